@@ -1,0 +1,57 @@
+"""What a test gets from the ``pixverse_mock`` fixture: where the mock is, who you are, and its controls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from contract_tests.properties import Violation
+from contract_tests.properties import judge
+from contract_tests.server import ThreadedMockServer
+from mock_server import MockRuntime
+
+
+@dataclass
+class MockHandle:
+    """A reset mock for one test.
+
+    ``base_url`` is what a client takes instead of ``https://api.useapi.net/v1``; ``control`` is the
+    in-process control API (``advance``, ``add_fault``, ``force_outcome``, ``journal``, ``wait_for``...).
+    """
+
+    server: ThreadedMockServer
+    token: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.server.url}/v1"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def control(self) -> MockRuntime:
+        return self.server.runtime
+
+    def sleep(self, seconds: float) -> None:
+        """A client's sleep in mock time: advances the manual clock instead of waiting."""
+        self.control.advance(max(0.0, float(seconds)))
+
+    def requests(self, **filters: Any) -> list[dict[str, Any]]:
+        """The request journal of this handle's token (with spec ``violations``)."""
+        return self.control.journal("requests", token=self.token, **filters)
+
+    def callbacks(self, **filters: Any) -> list[dict[str, Any]]:
+        return self.control.journal("callbacks", token=self.token, **filters)
+
+    def wait_for(self, kind: str = "requests", *, timeout: float = 5.0, **filters: Any) -> dict[str, Any] | None:
+        return self.control.wait_for(kind, timeout=timeout, token=self.token, **filters)
+
+    def violations(self, *, only: Any = None) -> list[Violation]:
+        """The client-contract properties this token's traffic broke so far."""
+        return judge(self.requests(), only=only)

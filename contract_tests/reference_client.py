@@ -1,0 +1,127 @@
+"""A reference PixVerse v1 client (requests) that keeps every property of the client contract.
+
+Copy it as a starting point. What it does right, in order of how often clients get it wrong:
+it sends ``Authorization: Bearer`` on every call, meme_face as multipart with a file part, waits at
+least 10 s (``retry_wait``) after a 429 before it retries, keeps at most ``max_jobs`` of its own
+jobs executing, polls every 10 s and stops at a final status, treats moderated/failed/cancelled as
+failures, surfaces every other error with its code and message, and never re-sends a rejected request.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+from contract_tests.adapter import ApiCallError
+from contract_tests.adapter import Sleep
+
+FINAL_FAILURES = ("moderated", "failed", "cancelled")
+EXECUTING = ("created", "started", "progress")
+
+
+class JobFailed(ApiCallError):
+    """The job ended moderated, failed or cancelled: a final failure, not a result."""
+
+
+class ReferenceClient:
+    """The reference implementation of :class:`~contract_tests.adapter.PixverseClientAdapter`."""
+
+    def __init__(self, base_url: str, token: str, sleep: Sleep = time.sleep, *, poll_interval: float = 10.0,
+                 retry_wait: float = 10.0, max_retries: int = 30, max_polls: int = 200, max_jobs: int = 10,
+                 timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.sleep = sleep
+        self.poll_interval = poll_interval
+        self.retry_wait = retry_wait
+        self.max_retries = max_retries
+        self.max_polls = max_polls
+        self.max_jobs = max_jobs
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        self._executing: dict[str, str] = {}
+
+    @classmethod
+    def make(cls, base_url: str, token: str, sleep: Sleep) -> ReferenceClient:
+        return cls(base_url, token, sleep)
+
+    # --- the adapter protocol -----------------------------------------------------------------
+
+    def submit_meme_face(self, face: bytes, prompt: str, **fields: Any) -> dict[str, Any]:
+        form = {name: (None, str(value)) for name, value in fields.items() if value is not None}
+        form["prompt"] = (None, prompt)
+        form["face"] = ("face.png", face, "image/png")
+        return self._submit("meme_face", files=form)
+
+    def press_button(self, jobid: str, button: str, prompt: str | None = None, **fields: Any) -> dict[str, Any]:
+        body = {"jobid": jobid, "button": button, **{k: v for k, v in fields.items() if v is not None}}
+        if prompt is not None:
+            body["prompt"] = prompt
+        return self._submit("button", json=body)
+
+    def get_job(self, jobid: str) -> dict[str, Any]:
+        job = self._call("GET", "jobs/", params={"jobid": jobid})
+        self._track(job)
+        return job
+
+    def wait_for_result(self, jobid: str) -> dict[str, Any]:
+        for _ in range(self.max_polls):
+            job = self.get_job(jobid)
+            status = job.get("status")
+            if status == "completed":
+                return job
+            if status in FINAL_FAILURES:
+                raise JobFailed(422 if status == "moderated" else 500, job.get("error") or f"job {status}", job)
+            self.sleep(self.poll_interval)
+        raise TimeoutError(f"job {jobid} did not finish after {self.max_polls} polls")
+
+    def download(self, url: str) -> bytes:
+        response = self.session.get(url, timeout=self.timeout)
+        response.raise_for_status()
+        return response.content
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _submit(self, endpoint: str, **body: Any) -> dict[str, Any]:
+        for attempt in range(self.max_retries + 1):
+            self._wait_for_room()
+            try:
+                job = self._call("POST", endpoint, **body)
+            except ApiCallError as error:
+                if error.code != 429 or attempt == self.max_retries:
+                    raise
+                self.sleep(self.retry_wait)
+                continue
+            self._track(job)
+            return job
+        raise AssertionError("unreachable")
+
+    def _wait_for_room(self) -> None:
+        """Keep at most ``max_jobs`` own jobs executing: poll the oldest until one finishes."""
+        while len(self._executing) >= self.max_jobs:
+            oldest = next(iter(self._executing))
+            self.sleep(self.poll_interval)
+            self.get_job(oldest)
+
+    def _track(self, job: dict[str, Any]) -> None:
+        jobid, status = job.get("jobid"), job.get("status")
+        if not jobid:
+            return
+        if status in EXECUTING:
+            self._executing[jobid] = status
+        else:
+            self._executing.pop(jobid, None)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.session.request(method, f"{self.base_url}/pixverse/{path}", timeout=self.timeout, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        if response.status_code != 200:
+            raise ApiCallError(response.status_code, str(body.get("error") or response.reason), body)
+        return body

@@ -1,0 +1,41 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from mock_server.clock import Clock
+from mock_server.config import MockConfig
+from mock_server.http.control import control
+from mock_server.http.drop import DropConnections
+from mock_server.http.errors import register_error_handlers
+from mock_server.http.journaling import register_journaling
+from mock_server.http.media import media
+from mock_server.http.vendor import vendor
+from mock_server.runtime import MockRuntime
+from mock_server.store.base import Store
+
+
+def create_app(config: MockConfig | None = None, *, store: Store | None = None, clock: Clock | None = None) -> Flask:
+    """A fresh mock: its own store, clock and seeded RNG. Collaborators may be injected (tests)."""
+    config = config or MockConfig()
+    runtime = MockRuntime(config, store=store, clock=clock)
+    app = Flask("mock_server")
+    app.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    app.url_map.strict_slashes = False
+    app.extensions["pixverse_mock"] = runtime
+    app.register_blueprint(vendor)
+    app.register_blueprint(media)
+    app.register_blueprint(control)
+    app.before_request(runtime.refresh_settings)
+    register_journaling(app)
+    register_error_handlers(app)
+    app.wsgi_app = DropConnections(app.wsgi_app)  # type: ignore[method-assign]
+    return app
+
+
+def mock_of(app: Flask) -> MockRuntime:
+    """The :class:`MockRuntime` behind an app made by :func:`create_app`."""
+    return app.extensions["pixverse_mock"]

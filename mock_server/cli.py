@@ -1,0 +1,81 @@
+"""The ``pixverse-mock`` command.
+
+Every ``serve`` option has three sources besides its embedded default, in this order of
+precedence: the flag, the ``PIXVERSE_MOCK_*`` environment variable, the ``--config`` YAML file.
+Click's own defaults stay ``None`` so that only what the user actually said overrides the file.
+"""
+
+from __future__ import annotations
+
+import click
+from click.core import ParameterSource
+
+from mock_server.clock import PROFILES
+from mock_server.config import ConfigError
+from mock_server.config import MockConfig
+
+# The options that map one-to-one onto MockConfig fields (``--config`` is the file itself).
+_OVERRIDABLE = ("host", "port", "store", "clock", "seed", "workers")
+_FROM_USER = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version
+
+    try:
+        return version("pixverse-mock")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"pixverse-mock {_version()}")
+        ctx.exit()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
+def main() -> None:
+    """A stateful mock of the useapi.net PixVerse v1 API."""
+
+
+def _option(*decls: str, **kwargs: object):
+    """An option that also reads ``PIXVERSE_MOCK_<NAME>`` and defaults to ``None`` (= not given)."""
+    name = decls[0].removeprefix("--").upper()
+    return click.option(*decls, envvar=f"PIXVERSE_MOCK_{name}", show_envvar=True, default=None, **kwargs)
+
+
+@main.command()
+@_option("--host", metavar="HOST", help="Interface to bind.  [default: 127.0.0.1]")
+@_option("--port", type=click.IntRange(0, 65535), help="TCP port (0 picks a free one).  [default: 8080]")
+@_option("--config", "config_file", metavar="FILE", help="YAML config file (keys as in the README).")
+@_option("--store", metavar="memory|sqlite:PATH", help="Where state lives.  [default: memory]")
+@_option("--clock", type=click.Choice(list(PROFILES)), help="Timing profile.  [default: fast]")
+@_option("--seed", type=int, help="RNG seed (job ids, account choice, faults).  [default: 0]")
+@_option("--workers", type=click.IntRange(min=1),
+         help="Processes with sqlite; with memory, one process with 4 threads per worker.  [default: 1]")
+@click.pass_context
+def serve(ctx: click.Context, config_file: str | None, **options: object) -> None:
+    """Start the mock server (gunicorn, gthread workers).
+
+    Precedence: flag > PIXVERSE_MOCK_* environment variable > --config file > default.
+    """
+    overrides = {name: options[name] for name in _OVERRIDABLE
+                 if ctx.get_parameter_source(name) in _FROM_USER}
+    try:
+        base = MockConfig.from_file(config_file) if config_file else MockConfig()
+        config = base.with_overrides(**overrides)
+    except (ConfigError, TypeError, ValueError) as exc:  # a malformed file can raise the latter two
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(2)
+
+    from mock_server import serve as server
+
+    server.run(config)
+
+
+if __name__ == "__main__":  # python -m mock_server.cli
+    main()

@@ -1,0 +1,148 @@
+"""Callbacks: POST the job record to ``replyUrl`` when it falls due, on a bounded pool.
+
+A scheduler thread claims due callbacks from the store (atomically, so several worker processes
+never send one twice) and hands them to a fixed pool of delivery threads; no request thread ever
+waits on a receiver. Due-ness follows mock time: with the manual clock, :meth:`poke` after an
+advance delivers what fell due. Every attempt lands in the ``callbacks`` journal.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+
+from mock_server.clock import Clock
+from mock_server.clock import iso_millis
+from mock_server.control.state import ControlState
+from mock_server.jobs import Job
+from mock_server.store.base import Store
+
+log = logging.getLogger("pixverse_mock.callbacks")
+
+Render = Callable[[Job, float], dict[str, Any]]
+"""The job record as of a moment (the same JSON as ``GET jobs``)."""
+
+
+class CallbackDispatcher:
+    """Delivers due callbacks; ``start()`` once, ``stop()`` at the end."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        control: ControlState,
+        render: Render,
+        *,
+        timeout: float = 5.0,
+        attempts: int = 1,
+        workers: int = 4,
+        poll_interval: float = 0.1,
+        delay: float = 0.0,
+        duplicate_rate: float = 0.0,
+        draw: Callable[[], float] = lambda: 1.0,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.control = control
+        self.render = render
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self.poll_interval = poll_interval
+        self.delay = delay
+        self.duplicate_rate = duplicate_rate
+        self.draw = draw
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pixverse-callback")
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._in_flight = 0
+        self._idle = threading.Condition()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="pixverse-callback-scheduler", daemon=True)
+            self._thread.start()
+
+    def poke(self) -> None:
+        """Look for due callbacks now (after the clock moved or a job changed)."""
+        self._wake.set()
+
+    def stop(self, wait: float = 2.0) -> None:
+        self._stopped.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(wait)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until every claimed callback has been attempted (or ``timeout`` passes)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def dispatch_due(self) -> int:
+        """Claim what is due now and queue it for delivery; returns how many were queued."""
+        claimed = self.store.claim_callbacks(self.clock.now())
+        for job, stage in claimed:
+            copies = 2 if self.duplicate_rate and self.draw() < self.duplicate_rate else 1
+            for _ in range(copies):
+                with self._idle:
+                    self._in_flight += 1
+                self._pool.submit(self._deliver, job, stage)
+        return len(claimed)
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                self.dispatch_due()
+            except Exception:  # a broken store must not end the scheduler
+                log.exception("claiming due callbacks failed")
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+
+    def _deliver(self, job: Job, stage: str) -> None:
+        try:
+            if self.delay:
+                self._stopped.wait(self.delay)
+            due = job.ends_at if stage == "final" else job.progress_at
+            body = self.render(job, due)
+            url = str(job.record.get("replyUrl"))
+            for attempt in range(1, self.attempts + 1):
+                if self._stopped.is_set() or self._attempt(job, stage, body, url, attempt):
+                    return
+                time.sleep(min(0.2 * attempt, 1.0))
+        except Exception:
+            log.exception("delivering the callback of %s failed", job.jobid)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _attempt(self, job: Job, stage: str, body: dict[str, Any], url: str, attempt: int) -> bool:
+        started = time.perf_counter()
+        entry: dict[str, Any] = {
+            "time": iso_millis(self.clock.now()),
+            "tenant": job.tenant,
+            "jobid": job.jobid,
+            "stage": stage,
+            "jobStatus": body.get("status"),
+            "replyRef": body.get("replyRef"),
+            "url": url,
+            "attempt": attempt,
+        }
+        delivered = False
+        try:
+            response = requests.post(url, json=body, timeout=self.timeout, headers={"User-Agent": "pixverse-mock"})
+            entry["statusCode"] = response.status_code
+            delivered = 200 <= response.status_code < 300
+        except requests.RequestException as exc:
+            entry["error"] = f"{type(exc).__name__}: {exc}"[:500]
+        entry["durationMs"] = round((time.perf_counter() - started) * 1000, 2)
+        entry["delivered"] = delivered
+        self.control.append("callbacks", entry)
+        return delivered

@@ -1,0 +1,96 @@
+"""The job: its fixed record and its schedule; the status at any moment is derived, never stored.
+
+A job is ``started`` from submit, ``progress`` from ``progress_at`` and reaches ``outcome`` at
+``ends_at``. Cancelling or forcing an outcome only ever moves ``ends_at`` of a job that is still
+executing, so a status never goes backwards and never leaves a terminal status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+STATUSES = ("created", "started", "moderated", "progress", "completed", "failed", "cancelled")
+TERMINAL = frozenset({"completed", "failed", "moderated", "cancelled"})
+EXECUTING = frozenset({"created", "started", "progress"})
+
+
+@dataclass
+class Job:
+    """One job of one tenant.
+
+    ``record`` holds the vendor fields fixed at submit (request echo, masked account, messageId,
+    ``face``, ``button``, ``parentJobId``...). ``result`` is the kind of result it produces
+    (a key of the button graph's ``results``).
+    """
+
+    tenant: str
+    jobid: str
+    verb: str
+    channel: str
+    created: float
+    progress_at: float
+    ends_at: float
+    outcome: str
+    record: dict[str, Any]
+    result: str = "single"
+    user_id: str = "1000000000000000001"
+    error: str | None = None
+    error_details: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    progress_callback: bool = False
+    callbacks_claimed: list[str] = field(default_factory=list)
+
+    def status_at(self, now: float) -> str:
+        """The vendor status at mock time ``now``."""
+        if now >= self.ends_at:
+            return self.outcome
+        if now >= self.progress_at:
+            return "progress"
+        return "started"
+
+    def updated_at(self, now: float) -> float:
+        """When the status last changed, as of ``now``."""
+        if now >= self.ends_at:
+            return self.ends_at
+        if now >= self.progress_at:
+            return self.progress_at
+        return self.created
+
+    def is_executing(self, now: float) -> bool:
+        return now < self.ends_at
+
+    def finish(self, now: float, outcome: str, error: str | None = None, details: str | None = None) -> None:
+        """End an executing job at ``now`` with ``outcome``; a finished job is left as it is."""
+        if not self.is_executing(now):
+            return
+        self.ends_at = now
+        self.progress_at = min(self.progress_at, now)
+        self.outcome = outcome
+        self.error, self.error_details = error, details
+
+    def callback_due_at(self) -> float | None:
+        """When the next callback to ``replyUrl`` falls due (``None``: no callback left to send)."""
+        if not self.record.get("replyUrl") or "final" in self.callbacks_claimed:
+            return None
+        if self.progress_callback and "progress" not in self.callbacks_claimed and self.progress_at < self.ends_at:
+            return self.progress_at
+        return self.ends_at
+
+    def claim_callback(self, now: float) -> str | None:
+        """Mark the callback due at ``now`` as taken; returns its stage (``progress`` or ``final``)."""
+        due = self.callback_due_at()
+        if due is None or due > now:
+            return None
+        stage = "final" if now >= self.ends_at else "progress"
+        self.callbacks_claimed = [*self.callbacks_claimed, stage]
+        return stage
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Job:
+        return cls(**data)

@@ -1,0 +1,95 @@
+"""The mock's collaborators wired together: store, clock, service, control state, callbacks.
+
+``MockRuntime`` is the in-process handle on a running mock (``mock_of(app)``); the control plane
+over HTTP calls the same methods.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+
+from mock_server.buttons import ButtonGraph
+from mock_server.clock import MANUAL_EPOCH
+from mock_server.clock import PROFILES
+from mock_server.clock import Clock
+from mock_server.clock import ManualClock
+from mock_server.clock import SystemClock
+from mock_server.config import MockConfig
+from mock_server.control.callbacks import CallbackDispatcher
+from mock_server.control.operations import ControlOperations
+from mock_server.control.state import ControlState
+from mock_server.control.state import MemoryControlState
+from mock_server.media import MediaLibrary
+from mock_server.resources import fixtures_dir
+from mock_server.service.core import PixverseService
+from mock_server.store.base import Store
+from mock_server.store.memory import MemoryStore
+
+
+def open_store(config: MockConfig) -> tuple[Store, ControlState]:
+    """The store the config names (``memory`` or ``sqlite:PATH``) and its control state."""
+    if config.sqlite_path is not None:
+        from mock_server.store.sqlite import SqliteStore
+
+        store = SqliteStore(config.sqlite_path)
+        return store, store.control_state(config.journal_limit)
+    return MemoryStore(), MemoryControlState(config.journal_limit)
+
+
+class MockRuntime(ControlOperations):
+    """Everything one mock instance owns, and the control operations on it."""
+
+    def __init__(self, config: MockConfig, *, store: Store | None = None, clock: Clock | None = None,
+                 control: ControlState | None = None) -> None:
+        self.config = config
+        if store is None:
+            store, opened_control = open_store(config)
+            control = control or opened_control
+        self.store = store
+        self.control = control if control is not None else MemoryControlState(config.journal_limit)
+        self.clock = clock if clock is not None else self._make_clock()
+        graph = ButtonGraph.load(config.button_graph)
+        media = MediaLibrary(fixtures_dir() / "videos")
+        self.service = PixverseService(config, self.store, self.clock, PROFILES[config.clock], graph, media)
+        self.errors: list[BaseException] = []
+        """Unexpected exceptions raised while answering (bugs); the test kit re-raises them."""
+        self._rng = random.Random(f"faults:{config.seed}")
+        self._rng_lock = threading.Lock()
+        self.callbacks = CallbackDispatcher(
+            self.store, self.clock, self.control,
+            lambda job, at: self.service.renderer.render(job, at, self.public_url),
+            timeout=config.callback_timeout, attempts=config.callback_attempts, workers=config.callback_workers,
+            delay=config.callback_delay, duplicate_rate=config.callback_duplicate_rate, draw=self.draw,
+        )
+        self.callbacks.start()
+
+    def _make_clock(self) -> Clock:
+        if self.config.clock == "manual":
+            return ManualClock(self.store, self.config.clock_start or MANUAL_EPOCH)
+        return SystemClock()
+
+    @property
+    def public_url(self) -> str:
+        """Base of attachment URLs outside a request (callbacks): the config's, else host and port."""
+        return self.config.public_url or f"http://{self.config.host}:{self.config.port}"
+
+    def draw(self) -> float:
+        """The next number of the seeded RNG behind probabilistic faults."""
+        with self._rng_lock:
+            return self._rng.random()
+
+    def advance(self, seconds: float) -> float:
+        """Move the manual clock forward and deliver the callbacks that fell due; returns mock time."""
+        if not isinstance(self.clock, ManualClock):
+            raise TypeError(f"the {self.config.clock!r} clock moves by itself; use clock='manual'")
+        now = self.clock.advance(seconds)
+        self.callbacks.dispatch_due()
+        return now
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def close(self) -> None:
+        self.callbacks.stop()
+        self.store.close()

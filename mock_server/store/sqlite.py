@@ -1,0 +1,410 @@
+"""The persistent store: one SQLite file shared by every thread and worker process (``sqlite:PATH``).
+
+Every write is one ``BEGIN IMMEDIATE`` transaction, so SQLite's file lock orders the writers of
+every process: that is what makes :meth:`SqliteStore.admit` atomic (count the executing jobs, then
+insert) under gunicorn's forked workers too. WAL mode lets readers go on while one process writes,
+and a job is committed before its HTTP answer leaves, so it survives the process being killed.
+
+``jobs.callback_at`` mirrors ``Job.callback_due_at()`` (``NULL``: no callback left), so
+:meth:`SqliteStore.claim_callbacks` is a range search on a partial index holding only the jobs
+that still owe a callback. The control plane's journals, faults and settings live in the same
+file (:mod:`mock_server.store.sqlite_control`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mock_server.accounts import Account
+from mock_server.jobs import Job
+from mock_server.store.base import Candidate
+from mock_server.store.base import JobBuilder
+from mock_server.store.base import Rejected
+
+if TYPE_CHECKING:
+    from mock_server.store.sqlite_control import SqliteControlState
+
+SCHEMA_VERSION = 2
+"""``PRAGMA user_version`` of the layout below; a file with a higher one is refused.
+
+1: the first layout. 2: ``jobs.callback_at`` and its partial index ``jobs_callbacks``.
+"""
+
+BUSY_TIMEOUT = 10.0
+"""Seconds a connection waits for another process's write transaction before giving up."""
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS tenants (tenant TEXT PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS accounts (tenant TEXT NOT NULL, channel TEXT NOT NULL, data TEXT NOT NULL,"
+    " PRIMARY KEY (tenant, channel))",
+    "CREATE TABLE IF NOT EXISTS jobs (tenant TEXT NOT NULL, jobid TEXT NOT NULL, channel TEXT NOT NULL,"
+    " ends_at REAL NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, callback_at REAL,"
+    " PRIMARY KEY (tenant, jobid))",
+    "CREATE INDEX IF NOT EXISTS jobs_executing ON jobs (tenant, channel, ends_at)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)",
+    "INSERT OR IGNORE INTO meta (key, value) VALUES ('sequence', 0), ('generation', 0)",
+)
+_CALLBACK_INDEX = "CREATE INDEX IF NOT EXISTS jobs_callbacks ON jobs (callback_at) WHERE callback_at IS NOT NULL"
+
+DUE_CALLBACKS_SQL = (
+    "SELECT tenant, jobid, data FROM jobs WHERE callback_at IS NOT NULL AND callback_at <= ?"
+    " ORDER BY callback_at LIMIT ?"
+)
+"""The callback query: a range search on the partial index ``jobs_callbacks``, so jobs that owe
+no callback (the vast majority) cost nothing."""
+
+EXECUTING_SQL = "SELECT jobid FROM jobs WHERE tenant = ? AND channel = ? AND ends_at > ? ORDER BY seq, rowid"
+"""The admission query: a range search on ``jobs_executing``, so finished jobs and other channels
+cost nothing. ``rowid`` breaks ties between directly inserted jobs (they share a ``seq``)."""
+
+_UPSERT_JOB = (
+    "INSERT INTO jobs (tenant, jobid, channel, ends_at, seq, data, callback_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (tenant, jobid) DO UPDATE SET channel = excluded.channel, ends_at = excluded.ends_at,"
+    " data = excluded.data, callback_at = excluded.callback_at"
+)
+_UPDATE_JOB = (
+    "UPDATE jobs SET channel = ?, ends_at = ?, data = ?, callback_at = ? WHERE tenant = ? AND jobid = ?"
+)
+_UPSERT_ACCOUNT = (
+    "INSERT INTO accounts (tenant, channel, data) VALUES (?, ?, ?)"
+    " ON CONFLICT (tenant, channel) DO UPDATE SET data = excluded.data"
+)
+
+# Connections opened before a fork, found again in the child. SQLite forbids using one across a
+# fork, and closing it in the child could disturb the parent's locks: keep it referenced, untouched.
+_INHERITED: list[sqlite3.Connection] = []
+
+
+class _Local(threading.local):
+    conn: sqlite3.Connection | None = None
+    pid: int = 0
+    depth: int = 0
+
+
+class SqliteStore:
+    """A :class:`~mock_server.store.base.Store` in one SQLite file, safe across threads and processes.
+
+    Each thread of each process gets its own connection (re-opened after a fork, never shared).
+    Jobs and accounts are kept as JSON documents; the columns beside them exist only for lookups.
+    A write method called from inside a callback (``seed``, ``build``, ``change``) joins the running
+    transaction as a savepoint, so callbacks may use the store as they may with ``MemoryStore``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._local = _Local()
+        # (generation, tenants known to exist): per process, dropped when any process resets.
+        self._known: tuple[int, set[str]] = (-1, set())
+        try:
+            self._connection()
+        except sqlite3.OperationalError as error:
+            message = f"cannot open the SQLite store {str(self.path)!r}: {error}"
+            raise sqlite3.OperationalError(message) from error
+
+    # --- connections and transactions --------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        """The calling thread's connection, opened on first use and again in a forked child."""
+        local = self._local
+        pid = os.getpid()
+        conn = local.conn
+        if conn is not None:
+            if local.pid == pid:
+                return conn
+            _INHERITED.append(conn)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        local.conn, local.pid, local.depth = conn, pid, 0
+        return conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            message = f"schema version {version} is newer than this mock's ({SCHEMA_VERSION})"
+            raise sqlite3.OperationalError(message)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+                if "callback_at" not in columns:
+                    # A version-1 file. Its jobs predate callbacks: NULL (none owed) for every one,
+                    # rather than a burst of stale callbacks for long-finished jobs after an upgrade.
+                    conn.execute("ALTER TABLE jobs ADD COLUMN callback_at REAL")
+                conn.execute(_CALLBACK_INDEX)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` write transaction: committed on exit, rolled back on any exception.
+
+        Nested use on the same thread (a callback writing) becomes a savepoint of the outer one.
+        :class:`~mock_server.store.sqlite_control.SqliteControlState` uses this and
+        :meth:`_connection` too, so the control tables share the connections and the write lock.
+        """
+        conn = self._connection()
+        local = self._local
+        if local.depth:
+            name = f"nested{local.depth}"
+            conn.execute(f"SAVEPOINT {name}")
+            local.depth += 1
+            try:
+                yield conn
+            except BaseException:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                conn.execute(f"RELEASE {name}")
+            finally:
+                local.depth -= 1
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        local.depth = 1
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            local.depth = 0
+
+    # --- tenants -----------------------------------------------------------------------------
+
+    def ensure_tenant(self, tenant: str, seed: Callable[[], tuple[list[Account], list[Job]]]) -> None:
+        """Seed the tenant the first time any process sees it; otherwise one small read.
+
+        Known tenants are cached per process and the cache is dropped when the ``generation``
+        counter (bumped by every :meth:`reset`, from any process) changed. ``seed`` runs inside the
+        write transaction only after this call inserted the tenant row, so racing processes seed once.
+        """
+        conn = self._connection()
+        generation = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+        seen, known = self._known
+        if seen != generation:
+            known = set()
+            self._known = (generation, known)
+        if tenant in known:
+            return
+        if conn.execute("SELECT 1 FROM tenants WHERE tenant = ?", (tenant,)).fetchone() is None:
+            with self._transaction() as conn:
+                if conn.execute("INSERT OR IGNORE INTO tenants (tenant) VALUES (?)", (tenant,)).rowcount:
+                    accounts, jobs = seed()
+                    for account in accounts:
+                        self._put_account(conn, tenant, account)
+                    sequence = self._sequence(conn)
+                    for job in jobs:
+                        self._put_job(conn, tenant, job, sequence)
+        known.add(tenant)
+
+    def reset(self, tenant: str | None = None) -> None:
+        """Forget every tenant, or one; the clock reading and the sequence counter stay."""
+        with self._transaction() as conn:
+            where, args = ("", ()) if tenant is None else (" WHERE tenant = ?", (tenant,))
+            for table in ("jobs", "accounts", "tenants"):
+                conn.execute(f"DELETE FROM {table}{where}", args)
+            conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+        self._known = (-1, set())
+
+    # --- accounts ----------------------------------------------------------------------------
+
+    def accounts(self, tenant: str) -> list[Account]:
+        rows = self._connection().execute(
+            "SELECT data FROM accounts WHERE tenant = ? ORDER BY rowid", (tenant,)
+        )
+        return [_account(data) for (data,) in rows]
+
+    def account(self, tenant: str, channel: str) -> Account | None:
+        row = self._connection().execute(
+            "SELECT data FROM accounts WHERE tenant = ? AND channel = ?", (tenant, channel)
+        ).fetchone()
+        return _account(row[0]) if row else None
+
+    def put_account(self, tenant: str, account: Account) -> None:
+        with self._transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO tenants (tenant) VALUES (?)", (tenant,))
+            self._put_account(conn, tenant, account)
+
+    @staticmethod
+    def _put_account(conn: sqlite3.Connection, tenant: str, account: Account) -> None:
+        conn.execute(_UPSERT_ACCOUNT, (tenant, account.channel, _dumps(asdict(account))))
+
+    def delete_account(self, tenant: str, channel: str) -> bool:
+        cursor = self._connection().execute(
+            "DELETE FROM accounts WHERE tenant = ? AND channel = ?", (tenant, channel)
+        )
+        return cursor.rowcount > 0
+
+    # --- jobs --------------------------------------------------------------------------------
+
+    def job(self, tenant: str, jobid: str) -> Job | None:
+        row = self._connection().execute(
+            "SELECT data FROM jobs WHERE tenant = ? AND jobid = ?", (tenant, jobid)
+        ).fetchone()
+        return _job(row[0]) if row else None
+
+    def insert_job(self, job: Job) -> None:
+        """Store a job as it is (replacing one with the same id), without admission.
+
+        It counts against ``maxJobs`` while executing, ordered after every job stored before it.
+        """
+        with self._transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO tenants (tenant) VALUES (?)", (job.tenant,))
+            self._put_job(conn, job.tenant, job, self._sequence(conn))
+
+    @staticmethod
+    def _put_job(conn: sqlite3.Connection, tenant: str, job: Job, sequence: int) -> None:
+        data = _dumps(job.to_dict())
+        conn.execute(
+            _UPSERT_JOB, (tenant, job.jobid, job.channel, job.ends_at, sequence, data, job.callback_due_at())
+        )
+
+    @staticmethod
+    def _write_back(conn: sqlite3.Connection, tenant: str, jobid: str, job: Job) -> None:
+        """Rewrite a loaded job's document and lookup columns (its ``seq`` stays)."""
+        data = _dumps(job.to_dict())
+        conn.execute(_UPDATE_JOB, (job.channel, job.ends_at, data, job.callback_due_at(), tenant, jobid))
+
+    def update_job(self, tenant: str, jobid: str, change: Callable[[Job], None]) -> Job | None:
+        """Load, ``change`` and write back in one transaction; an exception in ``change`` keeps the job."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT data FROM jobs WHERE tenant = ? AND jobid = ?", (tenant, jobid)
+            ).fetchone()
+            if row is None:
+                return None
+            job = _job(row[0])
+            change(job)
+            self._write_back(conn, tenant, jobid, job)
+            return job
+
+    def admit(
+        self, tenant: str, candidates: Sequence[Candidate], now: float, build: JobBuilder
+    ) -> Job | Rejected:
+        """Create a job on the first candidate with room, all in one write transaction.
+
+        The transaction holds SQLite's write lock from the first count to the insert, so no other
+        thread or process can admit in between. If ``build`` raises, nothing is kept (not even the
+        sequence number) and the exception propagates.
+        """
+        with self._transaction() as conn:
+            busy: list[str] = []
+            for candidate in candidates:
+                running = self._executing(conn, tenant, candidate.account.channel, now)
+                if len(running) < candidate.limit:
+                    sequence = self._sequence(conn) + 1
+                    conn.execute("UPDATE meta SET value = ? WHERE key = 'sequence'", (sequence,))
+                    job = build(candidate, sequence)
+                    conn.execute("INSERT OR IGNORE INTO tenants (tenant) VALUES (?)", (tenant,))
+                    self._put_job(conn, tenant, job, sequence)
+                    return job
+                busy.extend(jobid for jobid in running if jobid not in busy)
+            return Rejected(max((c.limit for c in candidates), default=0), busy)
+
+    def executing(self, tenant: str, channel: str, now: float) -> list[str]:
+        return self._executing(self._connection(), tenant, channel, now)
+
+    @staticmethod
+    def _executing(conn: sqlite3.Connection, tenant: str, channel: str, now: float) -> list[str]:
+        return [jobid for (jobid,) in conn.execute(EXECUTING_SQL, (tenant, channel, now))]
+
+    @staticmethod
+    def _sequence(conn: sqlite3.Connection) -> int:
+        """The last sequence number handed out."""
+        return int(conn.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()[0])
+
+    def claim_callbacks(self, now: float, limit: int = 100) -> list[tuple[Job, str]]:
+        """Take up to ``limit`` callbacks due at ``now``, earliest first, in one write transaction.
+
+        Each claimed job is written back with its claim recorded and ``callback_at`` moved to its
+        next callback (or ``NULL``), inside the same transaction that selected it: the write lock
+        makes every other thread and process see either the unclaimed row or the claimed one.
+        Every worker's scheduler calls this a few times a second: when nothing is due, one read
+        on the index answers, without taking the write lock.
+        """
+        if limit <= 0 or self._connection().execute(DUE_CALLBACKS_SQL, (now, 1)).fetchone() is None:
+            return []
+        with self._transaction() as conn:
+            claimed: list[tuple[Job, str]] = []
+            for tenant, jobid, data in conn.execute(DUE_CALLBACKS_SQL, (now, limit)).fetchall():
+                job = _job(data)
+                stage = job.claim_callback(now)
+                self._write_back(conn, tenant, jobid, job)  # also repairs a stale callback_at
+                if stage is not None:
+                    claimed.append((job, stage))
+            return claimed
+
+    def job_count(self) -> int:
+        return int(self._connection().execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+    # --- control plane -----------------------------------------------------------------------
+
+    def control_state(self, journal_limit: int) -> SqliteControlState:
+        """Journals, faults and settings in this store's file, shared by every process using it."""
+        from mock_server.store.sqlite_control import SqliteControlState
+
+        return SqliteControlState(self, journal_limit)
+
+    # --- clock and lifecycle -----------------------------------------------------------------
+
+    def get_clock(self) -> float | None:
+        row = self._connection().execute("SELECT value FROM meta WHERE key = 'clock'").fetchone()
+        return None if row is None else float(row[0])
+
+    def set_clock(self, value: float) -> None:
+        self._connection().execute(
+            "INSERT INTO meta (key, value) VALUES ('clock', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (float(value),),
+        )
+
+    def close(self) -> None:
+        """Close this thread's connection (the next call on this thread opens a new one)."""
+        local = self._local
+        conn = local.conn
+        if conn is None:
+            return
+        local.conn, local.depth = None, 0
+        if local.pid == os.getpid():
+            conn.close()
+        else:
+            _INHERITED.append(conn)
+
+
+def _dumps(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _job(data: str) -> Job:
+    return Job.from_dict(json.loads(data))
+
+
+def _account(data: str) -> Account:
+    return Account(**json.loads(data))

@@ -1,0 +1,215 @@
+"""``pixverse-mock serve`` option parsing and precedence: flag > environment > config file > default.
+
+Nothing listens here: ``mock_server.serve.run`` is replaced by a function that keeps the config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mock_server import serve as serve_module
+from mock_server.cli import main
+from mock_server.config import MockConfig
+
+ENV_NAMES = ("HOST", "PORT", "CONFIG", "STORE", "CLOCK", "SEED", "WORKERS")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    """The caller's own PIXVERSE_MOCK_* variables must not leak into these tests."""
+    for name in ENV_NAMES:
+        monkeypatch.delenv(f"PIXVERSE_MOCK_{name}", raising=False)
+
+
+@pytest.fixture
+def started(monkeypatch) -> list[MockConfig]:
+    configs: list[MockConfig] = []
+    monkeypatch.setattr(serve_module, "run", configs.append)
+    return configs
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def write_config(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "mock.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_defaults(started):
+    result = invoke("serve")
+    assert result.exit_code == 0, result.output
+    [config] = started
+    assert config == MockConfig()
+    assert (config.host, config.port, config.store, config.clock, config.seed, config.workers) == (
+        "127.0.0.1", 8080, "memory", "fast", 0, 1)
+
+
+def test_flags(started):
+    result = invoke("serve", "--host", "0.0.0.0", "--port", "9001", "--clock", "manual", "--seed", "7",
+                    "--workers", "3")
+    assert result.exit_code == 0, result.output
+    [config] = started
+    assert (config.host, config.port, config.clock, config.seed, config.workers) == (
+        "0.0.0.0", 9001, "manual", 7, 3)
+
+
+def test_environment(started, tmp_path):
+    env = {"PIXVERSE_MOCK_HOST": "127.0.0.2", "PIXVERSE_MOCK_PORT": "9002",
+           "PIXVERSE_MOCK_STORE": f"sqlite:{tmp_path / 'env.db'}", "PIXVERSE_MOCK_CLOCK": "realistic",
+           "PIXVERSE_MOCK_SEED": "11", "PIXVERSE_MOCK_WORKERS": "2"}
+    result = invoke("serve", env=env)
+    assert result.exit_code == 0, result.output
+    [config] = started
+    assert (config.host, config.port, config.clock, config.seed, config.workers) == (
+        "127.0.0.2", 9002, "realistic", 11, 2)
+    assert config.sqlite_path == str(tmp_path / "env.db")
+
+
+def test_config_file(started, tmp_path):
+    path = write_config(tmp_path, "host: 127.0.0.3\nport: 9003\nclock: manual\nseed: 5\nworkers: 2\n"
+                                  "moderation:\n  words: [forbidden]\n"
+                                  "tokens:\n  accepted: [good-token]\n  expired: [old-token]\n")
+    result = invoke("serve", "--config", path)
+    assert result.exit_code == 0, result.output
+    [config] = started
+    assert (config.host, config.port, config.clock, config.seed, config.workers) == (
+        "127.0.0.3", 9003, "manual", 5, 2)
+    assert config.moderation_words == ("forbidden",)
+    assert config.accepted_tokens == ("good-token",)
+    assert config.expired_tokens == ("old-token",)
+
+
+def test_config_file_from_environment(started, tmp_path):
+    path = write_config(tmp_path, "port: 9004\n")
+    result = invoke("serve", env={"PIXVERSE_MOCK_CONFIG": path})
+    assert result.exit_code == 0, result.output
+    assert started[0].port == 9004
+
+
+def test_flag_beats_environment_beats_file(started, tmp_path):
+    path = write_config(tmp_path, "port: 9005\nseed: 1\nclock: manual\nworkers: 2\n")
+    env = {"PIXVERSE_MOCK_PORT": "9006", "PIXVERSE_MOCK_SEED": "2"}
+    result = invoke("serve", "--config", path, "--port", "9007", env=env)
+    assert result.exit_code == 0, result.output
+    [config] = started
+    assert config.port == 9007  # flag over environment and file
+    assert config.seed == 2  # environment over file
+    assert config.clock == "manual"  # file over default
+    assert config.workers == 2  # file over default
+    assert config.host == "127.0.0.1"  # default
+
+
+def test_explicit_flag_equal_to_default_still_beats_file(started, tmp_path):
+    path = write_config(tmp_path, "port: 9008\nclock: manual\n")
+    result = invoke("serve", "--config", path, "--port", "8080", "--clock", "fast")
+    assert result.exit_code == 0, result.output
+    assert (started[0].port, started[0].clock) == (8080, "fast")
+
+
+def test_sqlite_store(started, tmp_path):
+    db = tmp_path / "state.db"
+    result = invoke("serve", "--store", f"sqlite:{db}")
+    assert result.exit_code == 0, result.output
+    [config] = started
+    assert config.store == f"sqlite:{db}"
+    assert config.sqlite_path == str(db)
+
+
+def test_bad_clock_flag(started):
+    result = invoke("serve", "--clock", "slow")
+    assert result.exit_code == 2
+    assert "--clock" in result.output and "'slow'" in result.output
+    assert "fast" in result.output and "manual" in result.output
+    assert not started
+
+
+def test_bad_clock_in_environment(started):
+    result = invoke("serve", env={"PIXVERSE_MOCK_CLOCK": "slow"})
+    assert result.exit_code == 2
+    assert "'slow'" in result.output
+    assert not started
+
+
+def test_bad_clock_in_config_file(started, tmp_path):
+    result = invoke("serve", "--config", write_config(tmp_path, "clock: slow\n"))
+    assert result.exit_code == 2
+    assert result.output.strip() == "Error: clock must be one of fast, realistic, manual, not 'slow'"
+    assert not started
+
+
+def test_unknown_config_key(started, tmp_path):
+    result = invoke("serve", "--config", write_config(tmp_path, "port: 9009\nthreads: 8\n"))
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "'threads'" in lines[0] and "Traceback" not in result.output
+    assert not started
+
+
+@pytest.mark.parametrize("store", ["redis", "sqlite", "memory:"])
+def test_bad_store(started, store):
+    result = invoke("serve", "--store", store)
+    assert result.exit_code == 2
+    assert result.output.strip() == f"Error: store must be 'memory' or 'sqlite:PATH', not {store!r}"
+    assert not started
+
+
+def test_missing_config_file(started, tmp_path):
+    result = invoke("serve", "--config", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1 and "nope.yaml" in result.output
+    assert not started
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["--port", "http"], "--port"), (["--port", "70000"], "--port"), (["--workers", "0"], "--workers"),
+    (["--seed", "x"], "--seed"),
+])
+def test_bad_numbers(started, args, option):
+    result = invoke("serve", *args)
+    assert result.exit_code == 2
+    assert option in result.output
+    assert not started
+
+
+def test_bad_number_in_config_file(started, tmp_path):
+    result = invoke("serve", "--config", write_config(tmp_path, "port: eighty\n"))
+    assert result.exit_code == 2
+    assert result.output.strip() == "Error: port must be a whole number, not 'eighty'"
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.output.startswith("pixverse-mock ")
+
+
+def test_help_lists_options_and_variables():
+    result = invoke("serve", "--help")
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--config", "--store", "--clock", "--seed", "--workers"):
+        assert option in result.output
+    for name in ENV_NAMES:
+        assert f"PIXVERSE_MOCK_{name}" in result.output
+
+
+def test_gunicorn_layout_memory_is_one_process():
+    options = serve_module.gunicorn_options(MockConfig(workers=2))
+    assert (options["workers"], options["threads"], options["worker_class"]) == (1, 8, "gthread")
+    assert options["bind"] == ["127.0.0.1:8080"]
+
+
+def test_gunicorn_layout_sqlite_is_one_process_per_worker(tmp_path):
+    options = serve_module.gunicorn_options(MockConfig(store=f"sqlite:{tmp_path / 's.db'}", workers=4))
+    assert (options["workers"], options["threads"], options["preload_app"]) == (4, 4, False)
+
+
+def test_access_log_never_shows_request_headers():
+    options = serve_module.gunicorn_options(MockConfig(host="::1", port=1))
+    assert options["bind"] == ["[::1]:1"]
+    assert "}i)" not in options["access_log_format"]  # no %({header}i)s atom, so no Authorization
