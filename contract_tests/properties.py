@@ -53,13 +53,24 @@ Check = Callable[[list[Entry]], Iterable[Violation]]
 
 
 def judge(entries: Iterable[Entry], *, only: Iterable[str] | None = None) -> list[Violation]:
-    """Every violation in ``entries`` (one or many tokens; each token is judged on its own traffic)."""
+    """Every violation in ``entries`` (one or many tokens; each token is judged on its own traffic).
+
+    Requests sent without a usable bearer token have no tenant: they are judged together, as one more
+    client. Attachment downloads need no token (the videos are public, like Discord's CDN): one made
+    without a token counts for every tenant.
+    """
     by_tenant: dict[Any, list[Entry]] = defaultdict(list)
+    shared: list[Entry] = []
     for entry in sorted(entries, key=lambda e: e.get("seq", 0)):
-        by_tenant[entry.get("tenant")].append(entry)
+        if entry.get("tenant") is None and entry.get("operation") == "attachment":
+            shared.append(entry)
+        else:
+            by_tenant[entry.get("tenant")].append(entry)
     wanted = set(only) if only is not None else set(PROPERTIES)
     found: list[Violation] = []
     for traffic in by_tenant.values():
+        if shared:
+            traffic = sorted(traffic + shared, key=lambda e: e.get("seq", 0))
         for name, check in CHECKS.items():
             if name in wanted:
                 found.extend(check(traffic))

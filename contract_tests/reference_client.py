@@ -2,9 +2,11 @@
 
 Copy it as a starting point. What it does right, in order of how often clients get it wrong:
 it sends ``Authorization: Bearer`` on every call, meme_face as multipart with a file part, waits at
-least 10 s (``retry_wait``) after a 429 before it retries, keeps at most ``max_jobs`` of its own
-jobs executing, polls every 10 s and stops at a final status, treats moderated/failed/cancelled as
-failures, surfaces every other error with its code and message, and never re-sends a rejected request.
+least 10 s (``retry_wait``) after a 429 before it retries, keeps fewer than ``maxJobs`` of its own
+jobs executing before it submits another (the ``maxJobs`` field of the submit, else the parent's
+for a button, else ``max_jobs``), polls a job at most every 10 s and never again once it is final,
+treats moderated/failed/cancelled as failures, surfaces every other error with its code and
+message, and never re-sends a rejected request.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from contract_tests.adapter import Sleep
 
 FINAL_FAILURES = ("moderated", "failed", "cancelled")
 EXECUTING = ("created", "started", "progress")
+FINAL_STATUSES = ("completed", *FINAL_FAILURES)
 
 
 class JobFailed(ApiCallError):
@@ -26,7 +29,13 @@ class JobFailed(ApiCallError):
 
 
 class ReferenceClient:
-    """The reference implementation of :class:`~contract_tests.adapter.PixverseClientAdapter`."""
+    """The reference implementation of :class:`~contract_tests.adapter.PixverseClientAdapter`.
+
+    Time is only ever spent through ``sleep``, and the client counts what it slept: a job is polled
+    again only once ``poll_interval`` seconds of its own sleeping have passed since the last poll
+    (real time passes at least as fast), whoever asks for it. A job seen in a final status is never
+    polled again: its last answer is kept and given back.
+    """
 
     def __init__(self, base_url: str, token: str, sleep: Sleep = time.sleep, *, poll_interval: float = 10.0,
                  retry_wait: float = 10.0, max_retries: int = 30, max_polls: int = 200, max_jobs: int = 10,
@@ -42,6 +51,11 @@ class ReferenceClient:
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
         self._executing: dict[str, str] = {}
+        """Own jobs last seen executing, oldest first."""
+        self._final: dict[str, dict[str, Any]] = {}
+        """Own jobs seen in a final status: their last answer."""
+        self._polled_at: dict[str, float] = {}
+        self._slept = 0.0
 
     @classmethod
     def make(cls, base_url: str, token: str, sleep: Sleep) -> ReferenceClient:
@@ -53,28 +67,35 @@ class ReferenceClient:
         form = {name: (None, str(value)) for name, value in fields.items() if value is not None}
         form["prompt"] = (None, prompt)
         form["face"] = ("face.png", face, "image/png")
-        return self._submit("meme_face", files=form)
+        return self._submit("meme_face", self._limit(fields.get("maxJobs")), files=form)
 
     def press_button(self, jobid: str, button: str, prompt: str | None = None, **fields: Any) -> dict[str, Any]:
         body = {"jobid": jobid, "button": button, **{k: v for k, v in fields.items() if v is not None}}
         if prompt is not None:
             body["prompt"] = prompt
-        return self._submit("button", json=body)
+        # A button job runs on the parent's channel, with the parent's maxJobs unless told otherwise.
+        parent_limit = self._final.get(jobid, {}).get("maxJobs")
+        return self._submit("button", self._limit(fields.get("maxJobs") or parent_limit), json=body)
 
     def get_job(self, jobid: str) -> dict[str, Any]:
+        if jobid in self._final:
+            return self._final[jobid]
+        last = self._polled_at.get(jobid)
+        if last is not None and self._slept - last < self.poll_interval:
+            self._sleep(self.poll_interval - (self._slept - last))
+        self._polled_at[jobid] = self._slept
         job = self._call("GET", "jobs/", params={"jobid": jobid})
         self._track(job)
         return job
 
     def wait_for_result(self, jobid: str) -> dict[str, Any]:
         for _ in range(self.max_polls):
-            job = self.get_job(jobid)
+            job = self.get_job(jobid)  # paces itself: at most one poll per poll_interval
             status = job.get("status")
             if status == "completed":
                 return job
             if status in FINAL_FAILURES:
                 raise JobFailed(422 if status == "moderated" else 500, job.get("error") or f"job {status}", job)
-            self.sleep(self.poll_interval)
         raise TimeoutError(f"job {jobid} did not finish after {self.max_polls} polls")
 
     def download(self, url: str) -> bytes:
@@ -84,26 +105,33 @@ class ReferenceClient:
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _submit(self, endpoint: str, **body: Any) -> dict[str, Any]:
+    def _limit(self, max_jobs: Any) -> int:
+        try:
+            return max(1, int(max_jobs)) if max_jobs is not None else self.max_jobs
+        except (TypeError, ValueError):
+            return self.max_jobs
+
+    def _submit(self, endpoint: str, limit: int, **body: Any) -> dict[str, Any]:
         for attempt in range(self.max_retries + 1):
-            self._wait_for_room()
+            self._wait_for_room(limit)
             try:
                 job = self._call("POST", endpoint, **body)
             except ApiCallError as error:
                 if error.code != 429 or attempt == self.max_retries:
                     raise
-                self.sleep(self.retry_wait)
+                self._sleep(self.retry_wait)
                 continue
             self._track(job)
             return job
         raise AssertionError("unreachable")
 
-    def _wait_for_room(self) -> None:
-        """Keep at most ``max_jobs`` own jobs executing: poll the oldest until one finishes."""
-        while len(self._executing) >= self.max_jobs:
-            oldest = next(iter(self._executing))
-            self.sleep(self.poll_interval)
-            self.get_job(oldest)
+    def _wait_for_room(self, limit: int) -> None:
+        """Keep fewer than ``limit`` own jobs executing before a submit: poll the oldest until one ends."""
+        for _ in range(self.max_polls):
+            if len(self._executing) < limit:
+                return
+            self.get_job(next(iter(self._executing)))
+        raise TimeoutError(f"{len(self._executing)} jobs still executing after {self.max_polls} polls")
 
     def _track(self, job: dict[str, Any]) -> None:
         jobid, status = job.get("jobid"), job.get("status")
@@ -113,9 +141,19 @@ class ReferenceClient:
             self._executing[jobid] = status
         else:
             self._executing.pop(jobid, None)
+            if status in FINAL_STATUSES:
+                self._final[jobid] = job
+
+    def _sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+        self._slept += seconds
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self.session.request(method, f"{self.base_url}/pixverse/{path}", timeout=self.timeout, **kwargs)
+        return self._answer(response)
+
+    def _answer(self, response: requests.Response) -> dict[str, Any]:
+        """The JSON body of a 200; any other status raises :class:`ApiCallError` with its code and message."""
         try:
             body = response.json()
         except ValueError:

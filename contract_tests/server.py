@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from werkzeug.serving import WSGIRequestHandler
 from werkzeug.serving import make_server
 
 from mock_server import MockConfig
@@ -38,7 +39,7 @@ class ThreadedMockServer:
     def start(self) -> ThreadedMockServer:
         host, port = self._requested
         # Attachment and callback URLs must name the real port: bind first, then build the app.
-        self._server = make_server(host, port, _not_ready, threaded=True)
+        self._server = make_server(host, port, _not_ready, threaded=True, request_handler=_QuietHandler)
         self.app = create_app(self._config.with_overrides(host=host, port=self._server.server_port))
         self._server.app = self.app
         self._thread = threading.Thread(target=self._server.serve_forever, name="pixverse-mock-server", daemon=True)
@@ -75,6 +76,13 @@ class ThreadedMockServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """The request journal records every request; no access log on stderr."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
 
 
 def _not_ready(environ: dict[str, Any], start_response: Any) -> list[bytes]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from mock_server.datafiles import load_yaml
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class ButtonGraph:
 
     @classmethod
     def load(cls, path: Path) -> ButtonGraph:
-        return cls.from_mapping(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return cls.from_mapping(load_yaml(path))
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ButtonGraph:

@@ -35,6 +35,12 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         ctx.exit()
 
 
+def _fail(ctx: click.Context, message: str) -> None:
+    """One line on stderr, exit code 2 (click's code for a usage error); no traceback."""
+    click.echo(f"Error: {message}", err=True)
+    ctx.exit(2)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show the version and exit.")
@@ -68,9 +74,10 @@ def serve(ctx: click.Context, config_file: str | None, **options: object) -> Non
     try:
         base = MockConfig.from_file(config_file) if config_file else MockConfig()
         config = base.with_overrides(**overrides)
-    except (ConfigError, TypeError, ValueError) as exc:  # a malformed file can raise the latter two
-        click.echo(f"Error: {exc}", err=True)
-        ctx.exit(2)
+    except ConfigError as exc:
+        _fail(ctx, str(exc))
+    except (TypeError, ValueError) as exc:  # a value of the wrong shape that from_mapping let through
+        _fail(ctx, f"invalid configuration{f' in {config_file}' if config_file else ''}: {exc}")
 
     from mock_server import serve as server
 

@@ -7,9 +7,12 @@ executing, so a status never goes backwards and never leaves a terminal status.
 
 from __future__ import annotations
 
+import copy
+import operator
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import fields
 from typing import Any
 
 STATUSES = ("created", "started", "moderated", "progress", "completed", "failed", "cancelled")
@@ -17,7 +20,7 @@ TERMINAL = frozenset({"completed", "failed", "moderated", "cancelled"})
 EXECUTING = frozenset({"created", "started", "progress"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     """One job of one tenant.
 
@@ -88,9 +91,33 @@ class Job:
         self.callbacks_claimed = [*self.callbacks_claimed, stage]
         return stage
 
+    def __copy__(self) -> Job:
+        return Job(*_field_values(self))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Job:
+        # The stores copy a job in and out on every write, and the generic deepcopy walks every field
+        # through copy's reduce protocol; here only the containers (record, extra...) are walked.
+        return Job(*[_clone(value, memo) for value in _field_values(self)])
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Job:
         return cls(**data)
+
+
+_field_values = operator.attrgetter(*(f.name for f in fields(Job)))
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+def _clone(value: Any, memo: dict[int, Any]) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars); anything else goes through ``copy.deepcopy``."""
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is dict:
+        return {key: _clone(item, memo) for key, item in value.items()}
+    if kind is list:
+        return [_clone(item, memo) for item in value]
+    return copy.deepcopy(value, memo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from mock_server.datafiles import load_yaml
 
 DEFAULT_ASPECT_RATIO = "16:9"
 
@@ -28,7 +28,7 @@ class MediaLibrary:
     """The manifest ``fixtures/videos/videos.yaml``, loaded once; files are read when served."""
 
     def __init__(self, videos_dir: Path) -> None:
-        manifest = yaml.safe_load((videos_dir / "videos.yaml").read_text(encoding="utf-8"))
+        manifest = load_yaml(videos_dir / "videos.yaml")
         self._by_ratio = {
             str(ratio): Video(str(ratio), videos_dir / spec["file"], int(spec["width"]),
                               int(spec["height"]), int(spec["size"]))

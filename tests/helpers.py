@@ -11,14 +11,12 @@ from typing import Any
 import pytest
 import yaml
 from conftest import AUTH
-from conftest import TOKEN
+from conftest import TOKEN  # noqa: F401  (re-exported for the test modules)
 
 from mock_server import create_app
 from mock_server import mock_of
 from mock_server.config import DEFAULT_ACCOUNT
 from mock_server.resources import fixtures_dir
-
-__all__ = ["AUTH", "TOKEN"]
 
 BASE = "/v1/pixverse"
 MEME_FACE = f"{BASE}/meme_face"

@@ -183,6 +183,15 @@ def test_bad_number_in_config_file(started, tmp_path):
     assert result.output.strip() == "Error: port must be a whole number, not 'eighty'"
 
 
+@pytest.mark.parametrize("text", ["accounts: 5\n", "clock_start: soon\n"])
+def test_malformed_config_value(started, tmp_path, text):
+    result = invoke("serve", "--config", write_config(tmp_path, text))
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: invalid configuration in ") and "mock.yaml" in line
+    assert not started
+
+
 def test_version():
     result = invoke("--version")
     assert result.exit_code == 0

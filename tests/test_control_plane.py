@@ -324,8 +324,12 @@ def test_same_seed_in_two_fresh_mocks_gives_identical_jobids():
 
 def test_seed_must_be_a_whole_number(client):
     http = HttpControl(client)
-    for body in ({}, {"seed": "seven"}, {"seed": 1.5}, {"seed": True}, {"seed": None}):
+    for body in ({}, {"seed": "seven"}, {"seed": 1.5}, {"seed": True}, {"seed": None}, {"seed": [1]}):
         assert _error_of(lambda b=body: http.call("POST", "/seed", b)).status == 400
+    for raw in ('{"seed": NaN}', '{"seed": Infinity}'):
+        assert_error(client.post("/__mock/seed", data=raw, content_type="application/json"), 400)
+    assert http.call("POST", "/seed", {"seed": "42"}) == {"seed": 42}
+    assert http.call("POST", "/seed", {"seed": 2**70}) == {"seed": 2**70}
 
 
 # --- clock --------------------------------------------------------------------------------------------
@@ -682,6 +686,16 @@ def test_clear_faults_of_one_token_or_all(via, control):
     assert [rule["fault"] for rule in control.faults()] == ["unauthorized", "expired"]
     control.clear_faults()
     assert control.faults() == []
+
+
+def test_clear_faults_with_an_empty_or_bad_token_is_400_and_clears_nothing(client, mock):
+    mock.add_fault("discord429")
+    http = HttpControl(client)
+    assert _error_of(lambda: http.call("DELETE", "/faults", query={"token": ""})).status == 400
+    assert _error_of(lambda: http.call("DELETE", "/faults", {"token": 5})).status == 400
+    assert len(mock.fault_rules()) == 1
+    assert http.call("DELETE", "/faults", {"token": OTHER}) == {"faults": mock.fault_rules()}
+    assert len(mock.fault_rules()) == 1
 
 
 UNUSABLE_FAULTS = [

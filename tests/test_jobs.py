@@ -101,6 +101,13 @@ def test_jobs_updated_stays_after_completion(client, mock):
         "completed", before["updated"], before["timestamp"])
 
 
+def test_jobs_kept_for_31_days(client, mock):
+    jobid = meme_face_job(client)
+    mock.advance(31 * 24 * 3600)
+    job = get_job(client, jobid)
+    assert job["status"] == "completed" and len(job["attachments"]) == 1
+
+
 def test_jobs_keeps_submit_fields(client, mock):
     submitted = submit_meme_face(client, negative_prompt="sad face", replyRef="ref-1").get_json()
     complete(mock)

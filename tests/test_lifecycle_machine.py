@@ -21,9 +21,11 @@ import io
 import re
 from dataclasses import dataclass
 from dataclasses import field
+from functools import cache
 from typing import Any
 
 import yaml
+from hypothesis import assume
 from hypothesis import event
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -82,12 +84,13 @@ PARENT_NOT_COMPLETED = "Job {jobid} status is {status}, button requires a comple
 FACE = (fixtures_dir() / "faces" / "face.png").read_bytes()
 
 
-def seed_job_ids() -> list[str]:
+@cache
+def seed_job_ids() -> tuple[str, ...]:
     """Job ids every tenant starts with (``fixtures/seed-jobs.yaml``): button parents."""
     path = MockConfig().seed_jobs
     if path is None or not path.is_file():
-        return []
-    return [str(record["jobid"]) for record in yaml.safe_load(path.read_text(encoding="utf-8")) or []]
+        return ()
+    return tuple(str(record["jobid"]) for record in yaml.safe_load(path.read_text(encoding="utf-8")) or [])
 
 
 # --- strategies --------------------------------------------------------------------------------
@@ -224,6 +227,17 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.limit_in_force: dict[tuple[str, str], int] = {}
         self.fresh = False
 
+    # --- preconditions (plain functions, defined before the rules that name them) -------------
+
+    def has_busy_account(self) -> bool:
+        return bool(self.busy_accounts())
+
+    def has_busy_parent(self) -> bool:
+        return bool(self.busy_parents())
+
+    def has_executing_job(self) -> bool:
+        return any(job.status in EXECUTING for job in self.seen.values())
+
     # --- HTTP with invariant (d) on every answer ---------------------------------------------
 
     def call(self, method: str, path: str, token: str | None, **kwargs: Any) -> Answer:
@@ -326,15 +340,17 @@ class LifecycleMachine(RuleBasedStateMachine):
     def submit_meme_face(self, token: str, form: dict[str, Any]) -> Any:
         return self.submit(token, form)
 
-    @precondition(lambda self: any(job.status in EXECUTING and job.channel in ACCOUNT_LIMITS
-                                   for job in self.seen.values()))
+    @precondition(has_busy_account)
     @rule(target=jobs, data=st.data(), form=meme_face_forms())
     def submit_meme_face_to_a_busy_account(self, data: st.DataObject, form: dict[str, Any]) -> Any:
         """Aim at an account that already runs jobs, so that ``maxJobs`` is reached often."""
-        busy = sorted({(ref.owner, job.channel) for ref, job in self.seen.items()
-                       if job.status in EXECUTING and job.channel in ACCOUNT_LIMITS})
-        token, channel = data.draw(st.sampled_from(busy), label="busy account")
+        token, channel = data.draw(st.sampled_from(self.busy_accounts()), label="busy account")
         return self.submit(token, {**form, "channel": channel})
+
+    def busy_accounts(self) -> list[tuple[str, str]]:
+        """(token, channel) of configured accounts that run jobs (as far as the model knows)."""
+        return sorted({(ref.owner, job.channel) for ref, job in self.seen.items()
+                       if job.status in EXECUTING and job.channel in ACCOUNT_LIMITS})
 
     def submit(self, token: str, form: dict[str, Any]) -> Any:
         self.refresh()
@@ -380,8 +396,28 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(target=jobs, parent=jobs, as_other=as_other_tenant, form=button_forms())
     def press_button(self, parent: JobRef, as_other: bool, form: dict[str, Any]) -> Any:
         self.refresh()
+        return self.press(other(parent.owner) if as_other else parent.owner, parent, form)
+
+    def busy_parents(self) -> list[JobRef]:
+        """Completed jobs whose channel runs jobs right now (as far as the model knows)."""
+        return sorted((ref for ref, job in self.seen.items()
+                       if job.status == "completed" and job.buttons and self.executing_on(ref.owner, job.channel)),
+                      key=lambda ref: (ref.owner, ref.jobid))
+
+    @precondition(has_busy_parent)
+    @rule(target=jobs, data=st.data(), slack=st.integers(0, 1))
+    def press_button_at_the_limit(self, data: st.DataObject, slack: int) -> Any:
+        """Press with ``maxJobs`` = the jobs executing there (+0: just full, 429; +1: the last slot)."""
+        self.refresh()
+        parent = data.draw(st.sampled_from(self.busy_parents() or sorted(self.seen, key=str)), label="parent")
+        seen = self.seen[parent]
+        running = len(self.executing_on(parent.owner, seen.channel))
+        form = {"button": data.draw(st.sampled_from(seen.buttons or BUTTONS), label="button"),
+                "maxJobs": min(max(running + slack, 1), 10)}
+        return self.press(parent.owner, parent, form)
+
+    def press(self, token: str, parent: JobRef, form: dict[str, Any]) -> Any:
         self.fresh = False
-        token = other(parent.owner) if as_other else parent.owner
         answer = self.call("POST", "/v1/pixverse/button", token, json={**form, "jobid": parent.jobid})
         event(f"button {answer.status}")
 
@@ -449,14 +485,15 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @rule(token=tokens, jobid=unknown_job_ids, cancel=st.booleans())
     def unknown_job(self, token: str, jobid: str, cancel: bool) -> None:
-        assert all(ref.jobid != jobid for ref in self.seen)
+        assume(all(ref.jobid != jobid for ref in self.seen))
         path = "/v1/pixverse/jobs/cancel/" if cancel else "/v1/pixverse/jobs/"
         answer = self.call("GET", path, token, query_string={"jobid": jobid})
         self.expect_error(answer, 404, JOB_NOT_FOUND.format(jobid=jobid))
 
-    @precondition(lambda self: any(job.status in EXECUTING for job in self.seen.values()))
+    @precondition(has_executing_job)
     @rule(seconds=clock_steps)
     def advance_clock(self, seconds: float) -> None:
+        """Move the manual clock (only useful while some job executes)."""
         self.runtime.advance(seconds)
         self.fresh = False
 

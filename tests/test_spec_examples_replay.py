@@ -64,7 +64,7 @@ def resolve(node: Any) -> Any:
 
 @cache
 def operations() -> dict[str, tuple[str, str]]:
-    """operationId -> (method, path) of every vendor operation."""
+    """Every vendor operation: ``operationId`` -> (method, path)."""
     found = {}
     for path, item in spec()["paths"].items():
         for method in METHODS:
@@ -77,7 +77,7 @@ def operations() -> dict[str, tuple[str, str]]:
 def examples() -> dict[str, tuple[int, Any]]:
     """``operationId/status/exampleName`` -> (status, example value), for every response example."""
     found = {}
-    for path, item in spec()["paths"].items():
+    for item in spec()["paths"].values():
         for method in METHODS:
             if method not in item:
                 continue

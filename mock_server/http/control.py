@@ -49,19 +49,20 @@ def _number(value: Any, name: str, *, integer: bool = False, minimum: float | No
     try:
         if isinstance(value, bool):
             raise TypeError(name)
-        number = float(value)
-        if not math.isfinite(number):
+        number = value if integer and isinstance(value, int) else float(value)
+        if isinstance(number, float) and not math.isfinite(number):
             raise ValueError(name)
         if integer:
-            number = int(value) if isinstance(value, (int, str)) else int(number)
-            if number != float(value):
+            if isinstance(value, float) and not value.is_integer():
                 raise ValueError(name)
+            number = int(value)  # an int, a whole float, or digits ("1.5" raises)
     except (TypeError, ValueError, OverflowError):
         kind = "a whole number" if integer else "a finite number"
         raise BadRequest(f"{name} must be {kind}, not {value!r}") from None
-    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise BadRequest(f"{name} must be between {minimum:g} and {maximum:g}, not {value!r}"
-                         if maximum is not None else f"{name} must be at least {minimum:g}, not {value!r}")
+    if minimum is not None and number < minimum:
+        raise BadRequest(f"{name} must be at least {minimum:g}, not {value!r}")
+    if maximum is not None and number > maximum:
+        raise BadRequest(f"{name} must be at most {maximum:g}, not {value!r}")
     return number
 
 
@@ -170,7 +171,8 @@ def add_fault() -> tuple[Response, int]:
 
 @control.delete("/faults")
 def clear_faults() -> Response:
-    _runtime().clear_faults(_token(request.args.get("token") or _body().get("token")))
+    token = request.args.get("token")
+    _runtime().clear_faults(_token(_body().get("token") if token is None else token))
     return jsonify({"faults": _runtime().fault_rules()})
 
 

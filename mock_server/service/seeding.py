@@ -10,13 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mock_server import messages
 from mock_server.accounts import Account
 from mock_server.accounts import digest
 from mock_server.accounts import discord_user_id
 from mock_server.buttons import ButtonGraph
+from mock_server.datafiles import load_yaml
 from mock_server.jobs import TERMINAL
 from mock_server.jobs import Job
 
@@ -43,7 +42,7 @@ def load_seed_jobs(path: Path | None, graph: ButtonGraph, inline: Iterable[Mappi
     A record may say ``finishes_after: <seconds>`` instead of fixed times: the job is then executing
     from the moment its tenant is created, and reaches its ``status`` that many seconds later.
     """
-    records = list(yaml.safe_load(path.read_text(encoding="utf-8")) or []) if path is not None else []
+    records = list(load_yaml(path) or []) if path is not None else []
     return [_seed_job(record, graph) for record in [*records, *inline]]
 
 

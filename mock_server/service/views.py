@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Any
 
 from mock_server import content
 from mock_server import messages
 from mock_server.buttons import ButtonGraph
-from mock_server.clock import discord_timestamp
-from mock_server.clock import iso_millis
+from mock_server.clock import discord_timestamp as _discord_timestamp
+from mock_server.clock import iso_millis as _iso_millis
 from mock_server.jobs import Job
 from mock_server.media import MediaLibrary
+
+
+# A job's ``created`` and ``updated`` moments repeat on every poll of it: format each once.
+iso_millis = lru_cache(maxsize=65536)(_iso_millis)
+discord_timestamp = lru_cache(maxsize=65536)(_discord_timestamp)
 
 
 class JobRenderer:
@@ -52,11 +58,17 @@ class JobRenderer:
 
     def attachments(self, job: Job, base_url: str) -> list[dict[str, Any]]:
         params = job.extra.get("params") or job.record
-        video = self.media.for_ratio(params.get("aspect_ratio"))
-        channel = job.channel
-        salt = int(hashlib.sha256(job.jobid.encode()).hexdigest()[:12], 16)
+        return [dict(a) for a in self._attachments(job.jobid, job.channel, job.result, params.get("aspect_ratio"),
+                                                   base_url)]
+
+    @lru_cache(maxsize=16384)  # noqa: B019 - one renderer per graph; its entries die with it
+    def _attachments(self, jobid: str, channel: str, result: str, aspect_ratio: Any,
+                     base_url: str) -> tuple[dict[str, Any], ...]:
+        """The attachments of a completed job depend on these alone (copied out: callers may mutate)."""
+        video = self.media.for_ratio(aspect_ratio)
+        salt = int(hashlib.sha256(jobid.encode()).hexdigest()[:12], 16)
         attachments = []
-        for index in range(self.graph.videos_of(job.result)):
+        for index in range(self.graph.videos_of(result)):
             attachment_id = str(10**18 + (salt * 16 + index) % (9 * 10**18))
             filename = f"pixverse_{video.token}_{attachment_id[-8:]}_{index + 1}.mp4"
             path = f"attachments/{channel}/{attachment_id}/{filename}"
@@ -70,7 +82,7 @@ class JobRenderer:
                 "width": video.width,
                 "height": video.height,
             })
-        return attachments
+        return tuple(attachments)
 
 
 def _percent(job: Job, now: float) -> int:
