@@ -25,8 +25,10 @@ JOBS_PATH = "/v1/pixverse/jobs/"
 
 
 def multipart() -> tuple[bytes, bytes, bytes]:
-    """``(head, tail, content_type)``: the body is ``head + replyRef + tail`` (replyRef first, then
-    prompt, then the face file), so a load script can vary the ``replyRef`` per request."""
+    """The meme_face multipart body as ``(head, tail, content_type)``: ``head + replyRef + tail``.
+
+    The parts are replyRef, prompt, then the face file, so a load script can vary the ``replyRef``.
+    """
     crlf = b"\r\n"
     head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"replyRef\"\r\n\r\n").encode()
     tail = (crlf + f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\n{PROMPT}\r\n".encode()

@@ -295,68 +295,94 @@ def health(port: int) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------- measure
-def measure_row(anchor: Any, row: Any, ctx: dict[str, Any], opts: SimpleNamespace, rnd: int) -> dict[str, Any]:
-    result: dict[str, Any] = {"server": row.name, "kind": row.kind, "note": row.note, "round": rnd}
+def measure_startups(anchor: Any, rows: list[Any], ctx: dict[str, Any], opts: SimpleNamespace,
+                     out: dict[str, dict[str, Any]]) -> None:
+    """Process start to first answer, ``opts.startup_reps`` times per row, rows interleaved."""
     ready_path = jobs_path(B.SEED_PARENT)
-    startups: list[float] = []
-    srv = None
+    for rep in range(opts.startup_reps):
+        order = rows if rep % 2 == 0 else list(reversed(rows))
+        for row in order:
+            info = out[row.name]
+            if "error" in info:
+                continue
+            srv = anchor.Server(row, ctx, f"startup{rep}")
+            try:
+                ms, status = srv.wait_ready(ready_path, opts.start_timeout)
+                info.setdefault("startup_ms_all", []).append(round(ms, 1))
+                info.setdefault("first_status", status)
+            except Exception as exc:
+                info["error"] = f"startup: {type(exc).__name__}: {exc}"
+                log(f"  {row.name}: ERROR {info['error'][:300]}")
+            finally:
+                srv.stop(keep_log="error" in info)
+            time.sleep(0.2)
+    for info in out.values():
+        if info.get("startup_ms_all"):
+            info["startup_ms"] = round(statistics.median(info["startup_ms_all"]), 1)
+
+
+def run_load(anchor: Any, rows: list[Any], ctx: dict[str, Any], opts: SimpleNamespace,
+             out: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Load every row: all up at once (an idle server costs nothing), each workload ``opts.rounds`` times.
+
+    In each round every row runs in turn (order alternating), so rows compared in one round ran
+    seconds apart. Returns ``{workload: [{row: wrk result}, ...one per round]}``.
+    """
+    servers: dict[str, Any] = {}
+    urls: dict[str, dict[str, str]] = {}
+    results: dict[str, list[dict[str, Any]]] = {w: [] for w in opts.workloads}
     try:
-        for i in range(opts.startup_reps):
-            srv = anchor.Server(row, ctx, f"r{rnd}-s{i}")
-            ms, status = srv.wait_ready(ready_path, opts.start_timeout)
-            startups.append(round(ms, 1))
-            result.setdefault("first_status", status)
-            if i < opts.startup_reps - 1:
-                srv.stop()
-                srv = None
-                time.sleep(0.2)
-        result["startup_ms_all"] = startups
-        result["startup_ms"] = round(statistics.median(startups), 1)
-        result["argv"] = srv.argv
-        jobid, get_status, get_bytes = prepare_get(srv.port, row.kind)
-        result.update(get_status=get_status, get_bytes=get_bytes)
-        urls = {"get": srv.url(jobs_path(jobid)), "meme_face": srv.url(B.MEME_FACE_PATH),
-                "button": srv.url(B.BUTTON_PATH), "mix": srv.url("/")}
+        for row in rows:
+            info = out[row.name]
+            if "error" in info:
+                continue
+            try:
+                srv = servers[row.name] = anchor.Server(row, ctx, "load")
+                srv.wait_ready(jobs_path(B.SEED_PARENT), opts.start_timeout)
+                info["argv"] = srv.argv
+                jobid, get_status, get_bytes = prepare_get(srv.port, row.kind)
+                info.update(get_status=get_status, get_bytes=get_bytes)
+                urls[row.name] = {"get": srv.url(jobs_path(jobid)), "meme_face": srv.url(B.MEME_FACE_PATH),
+                                  "button": srv.url(B.BUTTON_PATH), "mix": srv.url("/")}
+            except Exception as exc:
+                info["error"] = f"start: {type(exc).__name__}: {exc}"
+                log(f"  {row.name}: ERROR {info['error'][:300]}")
+        live = [row for row in rows if row.name in urls]
         for index, workload in enumerate(opts.workloads):
-            warm = opts.warmup + (opts.jvm_warmup if row.kind == "wiremock" and index == 0 else 0)
             script = str(ctx["scripts"][workload])
-            if warm > 0:
-                anchor.run_wrk(opts, script, urls[workload], warm)
-            res = anchor.run_wrk_balanced(opts, script, urls[workload], srv)
-            res.pop("raw", None)
-            result[workload] = res
-            time.sleep(opts.pause)
-        if row.kind == "mock":
-            result["health"] = health(srv.port)
-            result["reset"] = measure_reset(srv.port, opts.reset_reps)
-        pids = srv.tree()
-        mem = anchor.mem_kb(pids)
-        result.update(nprocs=len(pids), peak_rss_mb=round(mem["hwm_kb"] / 1024, 1),
-                      pss_end_mb=round(mem["pss_kb"] / 1024, 1))
-    except Exception as exc:  # keep going with the other rows
-        result["error"] = f"{type(exc).__name__}: {exc}"
-        log(f"  {row.name}: ERROR {result['error'][:300]}")
+            for row in live:  # warm-up (the JVM needs longer the first time)
+                warm = opts.warmup + (opts.jvm_warmup if row.kind == "wiremock" and index == 0 else 0)
+                if warm > 0:
+                    anchor.run_wrk(opts, script, urls[row.name][workload], warm)
+            for rnd in range(opts.rounds):
+                order = live if rnd % 2 == 0 else list(reversed(live))
+                measured: dict[str, Any] = {}
+                for row in order:
+                    res = anchor.run_wrk_balanced(opts, script, urls[row.name][workload], servers[row.name])
+                    res.pop("raw", None)
+                    measured[row.name] = res
+                    time.sleep(opts.pause)
+                results[workload].append(measured)
+                log(f"{workload} round {rnd + 1}/{opts.rounds}: " + ", ".join(
+                    f"{name} {r.get('rps')} rps p99 {r.get('p99_ms')} ms"
+                    + (f" non2xx {r['non2xx']}" if r.get("non2xx") else "") for name, r in measured.items()))
+        for row in live:
+            srv, info = servers[row.name], out[row.name]
+            if row.kind == "mock":
+                info["health"] = health(srv.port)
+                info["reset"] = measure_reset(srv.port, opts.reset_reps)
+            pids = srv.tree()
+            mem = anchor.mem_kb(pids)
+            info.update(nprocs=len(pids), peak_rss_mb=round(mem["hwm_kb"] / 1024, 1),
+                        pss_end_mb=round(mem["pss_kb"] / 1024, 1))
     finally:
-        if srv is not None:
-            srv.stop(keep_log="error" in result)
-    return result
-
-
-def summary(r: dict[str, Any]) -> str:
-    parts = [f"startup {r.get('startup_ms')} ms"]
-    for w in WORKLOADS:
-        x = r.get(w) or {}
-        if x:
-            parts.append(f"{w} {x.get('rps')} rps p99 {x.get('p99_ms')} ms"
-                         + (f" non2xx {x['non2xx']}" if x.get("non2xx") else ""))
-    if r.get("reset"):
-        parts.append(f"reset p50 {r['reset'].get('p50_ms')} ms")
-    parts.append(f"RSS {r.get('peak_rss_mb')} MB")
-    return ", ".join(parts)
+        for name, srv in servers.items():
+            srv.stop(keep_log="error" in out[name])
+    return results
 
 
 def run(opts: SimpleNamespace, run_dir: Path) -> dict[str, Any]:
-    """All rounds of the HTTP rows; returns ``{"rounds": [[row result, ...], ...], ...}``."""
+    """Startup and load for the HTTP rows; the raw figures, rendered by :mod:`bench.report`."""
     from bench import anchors
 
     missing = anchors.ensure_tools(log)
@@ -369,34 +395,29 @@ def run(opts: SimpleNamespace, run_dir: Path) -> dict[str, Any]:
     (run_dir / "fastest.yaml").write_text(FASTEST_CONFIG, encoding="utf-8")
     ctx["scripts"] = write_scripts(run_dir, (bodies["token"], B.SEED_PARENT))
     ctx["wiremock_root"] = write_wiremock_root(run_dir, bodies)
-    skipped: dict[str, str] = {}
-    names = list(opts.rows)
+    doc: dict[str, Any] = {"skipped": {}, "missing": missing, "rows": {}, "workloads": {},
+                           "versions": versions(anchor)}
     if "wrk" in missing:
-        return {"rounds": [], "skipped": {n: "wrk not installed" for n in names}, "missing": missing}
+        doc["skipped"] = {name: "wrk not installed" for name in opts.rows}
+        return doc
     rows = []
-    for row in build_rows(anchor, ctx, names):
+    for row in build_rows(anchor, ctx, list(opts.rows)):
         need = row.missing()
         if row.kind == "prism" and "prism" in missing or row.kind == "wiremock" and (
                 "wiremock" in missing or "java" in missing):
             need = need or [t for t in missing if t in ("prism", "wiremock", "java")]
         if need:
-            skipped[row.name] = f"missing {', '.join(map(str, need))}"
-            log(f"skip {row.name}: {skipped[row.name]}")
+            doc["skipped"][row.name] = f"missing {', '.join(map(str, need))}"
+            log(f"skip {row.name}: {doc['skipped'][row.name]}")
         else:
             rows.append(row)
-    rounds = []
-    for rnd in range(1, opts.rounds + 1):
-        order = rows if rnd % 2 else list(reversed(rows))
-        results = []
-        for row in order:
-            log(f"round {rnd}/{opts.rounds}: {row.name}")
-            r = measure_row(anchor, row, ctx, opts, rnd)
-            log("  " + summary(r))
-            results.append(r)
-            time.sleep(opts.pause)
-        rounds.append(results)
-    return {"rounds": rounds, "skipped": skipped, "missing": missing, "versions": versions(anchor),
-            "get_bytes_baseline": len(json.dumps(bodies["get_job"], ensure_ascii=False, separators=(",", ":")))}
+            doc["rows"][row.name] = {"kind": row.kind, "note": row.note, "baseline": row.baseline}
+    if opts.startup_reps > 0:
+        log(f"startup: {opts.startup_reps} start(s) per row, interleaved")
+        measure_startups(anchor, rows, ctx, opts, doc["rows"])
+    if opts.workloads:
+        doc["workloads"] = run_load(anchor, rows, ctx, opts, doc["rows"])
+    return doc
 
 
 def versions(anchor: Any) -> dict[str, Any]:

@@ -230,7 +230,8 @@ def markdown_report(journal: Journal, by_property: dict[str, list[Violation]]) -
     return "\n".join(lines) + "\n"
 
 
-def write_junit(path: str, suite: str, cases: Iterable[tuple[str, list[str]]]) -> None:
+def write_junit(path: str, suite: str, cases: Iterable[tuple[str, list[str]]], *,
+                failure_type: str = "ContractViolation") -> None:
     """One ``testsuite`` named ``suite``, one ``testcase`` per name, a ``failure`` listing its messages."""
     cases = list(cases)
     failures = sum(1 for _, messages in cases if messages)
@@ -240,8 +241,8 @@ def write_junit(path: str, suite: str, cases: Iterable[tuple[str, list[str]]]) -
     for name, messages in cases:
         case = ET.SubElement(element, "testcase", classname=suite, name=_xml(name))
         if messages:
-            failure = ET.SubElement(case, "failure", type="ContractViolation",
-                                    message=_xml(f"{len(messages)} violation(s): {_first_line(messages[0])}"))
+            failure = ET.SubElement(case, "failure", type=failure_type,
+                                    message=_xml(f"{len(messages)} failure(s): {_first_line(messages[0])}"))
             failure.text = _xml("\n".join(messages))
     tree = ET.ElementTree(root)
     ET.indent(tree)
@@ -364,7 +365,8 @@ def conformance(base_url: str, token: str, spec: str | None, include_writes: boo
     click.echo(f"\n{len(results)} operations: {len(results) - len(failed)} passed, {len(failed)} failed")
     if junit:
         write_junit(junit, "pixverse-conformance",
-                    [(r.label, [f"{title}\n{message}" for (title, message) in r.failures]) for r in results])
+                    [(r.label, [f"{title}: {message}" for (title, message) in r.failures]) for r in results],
+                    failure_type="FailedCheck")
     sys.exit(1 if failed else 0)
 
 

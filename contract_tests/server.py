@@ -42,7 +42,8 @@ class ThreadedMockServer:
         self._server = make_server(host, port, _not_ready, threaded=True, request_handler=_QuietHandler)
         self.app = create_app(self._config.with_overrides(host=host, port=self._server.server_port))
         self._server.app = self.app
-        self._thread = threading.Thread(target=self._server.serve_forever, name="pixverse-mock-server", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="pixverse-mock-server", daemon=True)
         self._thread.start()
         return self
 

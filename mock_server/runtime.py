@@ -17,6 +17,7 @@ from mock_server.clock import ManualClock
 from mock_server.clock import SystemClock
 from mock_server.config import MockConfig
 from mock_server.control.callbacks import CallbackDispatcher
+from mock_server.control.operations import Conflict
 from mock_server.control.operations import ControlOperations
 from mock_server.control.state import ControlState
 from mock_server.control.state import MemoryControlState
@@ -82,7 +83,7 @@ class MockRuntime(ControlOperations):
     def advance(self, seconds: float) -> float:
         """Move the manual clock forward and deliver the callbacks that fell due; returns mock time."""
         if not isinstance(self.clock, ManualClock):
-            raise TypeError(f"the {self.config.clock!r} clock moves by itself; use clock='manual'")
+            raise Conflict(f"the {self.config.clock!r} clock moves by itself; use clock='manual'")
         now = self.clock.advance(seconds)
         self.callbacks.dispatch_due()
         return now

@@ -71,6 +71,24 @@ class StderrAccessLogger(Logger):
             if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
                 handler.setStream(sys.stderr)
 
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
+        """Only the atoms :data:`ACCESS_LOG_FORMAT` uses, with gunicorn's values.
+
+        gunicorn's own builds about 60 per request (every request and response header and environ key)
+        and the log line needs 6: that was a sixth of a ``GET jobs`` on the request thread.
+        """
+        status = resp.status
+        if isinstance(status, str):
+            status = status.split(None, 1)[0]
+        return {
+            "t": self.now(),
+            "m": environ.get("REQUEST_METHOD"),
+            "{raw_uri}e": environ.get("RAW_URI"),
+            "s": status,
+            "B": getattr(resp, "sent", None),
+            "M": (request_time.seconds * 1000) + int(request_time.microseconds / 1000),
+        }
+
 
 class MockApplication(BaseApplication):
     """gunicorn configured from a :class:`MockConfig`; every worker builds its own app."""

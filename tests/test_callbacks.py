@@ -487,14 +487,15 @@ def test_redirect_307_is_followed_with_the_body(client, mock, receiver):
     assert json.loads(final["raw"]) == json.loads(hook["raw"]) == get_job(client, jobid)
 
 
-def test_redirect_302_is_followed(client, mock, receiver):
+def test_redirect_302_is_followed_but_not_counted_delivered(client, mock, receiver):
     receiver.behaviour = "redirect-302"
     meme_face_job(client, replyUrl=receiver.url)
     mock.advance(FAST_DONE)
     [entry] = callbacks(mock, 1)
-    assert entry["delivered"] is True and entry["statusCode"] == 200
+    # A 302 turns the POST into a GET without the job: the receiver never got it.
+    assert entry["delivered"] is False and entry["statusCode"] == 200 and entry["redirects"] == [302]
     hook, final = receiver.wait_received(2)
-    assert (hook["path"], final["path"]) == ("/hook", "/final")
+    assert (hook["path"], final["path"], final["method"]) == ("/hook", "/final", "GET")
 
 
 # --- many at once ----------------------------------------------------------------------------------------

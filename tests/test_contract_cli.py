@@ -249,6 +249,13 @@ def test_journal_endpoint_answer_saved_by_hand_is_read(server, runner, tmp_path)
     assert result.exit_code == 0, result.output
 
 
+def test_junit_holds_any_message(tmp_path):
+    path = tmp_path / "odd.xml"
+    cli.write_junit(str(path), "pixverse-contract", [("a", ['<&"\x00\x1b> 🔀 ]]>']), ("b", [])])
+
+    assert junit_failures(path) == {"a": '<&"\\x00\\x1b> 🔀 ]]>'}
+
+
 def one_line_error(result: Result) -> str:
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output

@@ -39,6 +39,7 @@ from helpers import submit_meme_face
 from mock_server import MockConfig
 from mock_server.accounts import digest
 from mock_server.clock import MANUAL_EPOCH
+from mock_server.control.operations import Conflict
 from mock_server.errors import ApiError
 
 OTHER = "user:5678-otherTokenXyZ"
@@ -383,7 +384,7 @@ def test_clock_on_a_fast_server():
         http, python = HttpControl(client), PythonControl(runtime)
         assert http.clock()["manual"] is False and http.clock()["profile"] == "fast"
         assert _error_of(lambda: http.advance(1)).status == 409
-        with pytest.raises(TypeError):
+        with pytest.raises(Conflict):
             runtime.advance(1)
         for control in (http, python):
             assert _error_of(lambda c=control: c.set_clock(now=MANUAL_EPOCH * 2)).status == 409

@@ -185,7 +185,6 @@ class JobRef:
 class SeenJob:
     channel: str
     status: str
-    max_jobs: int
     buttons: tuple[str, ...] = ()
     seeded: bool = False
 
@@ -223,6 +222,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.runtime = mock_of(self.app)
         self.client = self.app.test_client()
         self.seen: dict[JobRef, SeenJob] = {}
+        # The second tenant's copies of finished seed jobs: seen once at start, and polled like any
+        # other job from the first rule that uses them (until then nothing can change them).
+        self.dormant: dict[JobRef, SeenJob] = {}
         # (tenant, channel) -> the maxJobs limit of the latest admission on that channel
         self.limit_in_force: dict[tuple[str, str], int] = {}
         self.fresh = False
@@ -299,7 +301,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert readback.body.get("channel") == channel, (readback.body, channel)
         assert readback.body.get("maxJobs") == limit, f"limit in force {limit}, job says {readback.body}"
         first_status = answer.body["status"]
-        self.seen[ref] = SeenJob(channel=channel, status=first_status, max_jobs=limit)
+        self.seen[ref] = SeenJob(channel=channel, status=first_status)
         self.observe(ref, readback.body["status"], "read back")
         self.limit_in_force[(token, channel)] = limit
         return ref
@@ -323,18 +325,26 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @initialize(target=jobs)
     def tenants_start_with_seed_jobs(self) -> Any:
-        refs = []
+        """Every tenant starts with the fixture's seed jobs; the first tenant's join the bundle."""
         for token in TOKENS:
             for jobid in seed_job_ids():
                 answer = self.get_job(token, jobid)
                 assert answer.status == 200, f"seed job {jobid} missing for a fresh tenant: {answer}"
+                job = SeenJob(channel=str(answer.body.get("channel", "")), status=answer.body["status"],
+                              buttons=tuple(answer.body.get("buttons") or ()), seeded=True)
                 ref = JobRef(token, jobid)
-                self.seen[ref] = SeenJob(channel=str(answer.body.get("channel", "")),
-                                         status=answer.body["status"],
-                                         max_jobs=int(answer.body.get("maxJobs") or DEFAULT_MAX_JOBS),
-                                         buttons=tuple(answer.body.get("buttons") or ()), seeded=True)
-                refs.append(ref)
-        return multiple(*refs)
+                if token == OWNER or job.status in EXECUTING:
+                    self.seen[ref] = job
+                else:
+                    self.dormant[ref] = job
+        return multiple(*(JobRef(OWNER, jobid) for jobid in seed_job_ids()))
+
+    def target(self, token: str, jobid: str) -> JobRef:
+        """The job ``token`` addresses as ``jobid`` (a dormant seed copy joins the model now)."""
+        ref = JobRef(token, jobid)
+        if ref in self.dormant:
+            self.seen[ref] = self.dormant.pop(ref)
+        return ref
 
     @rule(target=jobs, token=tokens, form=meme_face_forms())
     def submit_meme_face(self, token: str, form: dict[str, Any]) -> Any:
@@ -429,7 +439,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         if not valid:
             self.expect_error(answer, 400, MAX_JOBS_RANGE.format(raw=form["maxJobs"]))
             return multiple()
-        seen = self.seen.get(JobRef(token, parent.jobid))
+        seen = self.seen.get(self.target(token, parent.jobid))
         if seen is None:
             self.expect_error(answer, 404, JOB_NOT_FOUND.format(jobid=parent.jobid))
             return multiple()
@@ -439,7 +449,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         if button not in seen.buttons:
             self.expect_error(answer, 400, BUTTON_NOT_SUPPORTED.format(button=button))
             return multiple()
-        limit = max_jobs or seen.max_jobs
+        # Button page: "maxJobs is optional, if provided will override maxJobs value of referenced
+        # above jobid, if not provided defaulted to 10." (the spec says the same)
+        limit = max_jobs or DEFAULT_MAX_JOBS
         if len(self.executing_on(token, seen.channel)) >= limit:
             self.check_max_jobs_answer(token, answer, {seen.channel: limit})
             return multiple()
@@ -459,21 +471,22 @@ class LifecycleMachine(RuleBasedStateMachine):
     def poll(self, ref: JobRef, as_other: bool) -> None:
         self.refresh()
         token = other(ref.owner) if as_other else ref.owner
+        target = self.target(token, ref.jobid)
         answer = self.get_job(token, ref.jobid)
-        if JobRef(token, ref.jobid) not in self.seen:
+        if target not in self.seen:
             self.expect_error(answer, 404, JOB_NOT_FOUND.format(jobid=ref.jobid))
             return
         assert answer.status == 200, answer
-        self.observe(JobRef(token, ref.jobid), answer.body["status"], "poll rule")
+        self.observe(target, answer.body["status"], "poll rule")
 
     @rule(ref=jobs, as_other=as_other_tenant)
     def cancel(self, ref: JobRef, as_other: bool) -> None:
         self.refresh()
         self.fresh = False
         token = other(ref.owner) if as_other else ref.owner
+        target = self.target(token, ref.jobid)
         answer = self.call("GET", "/v1/pixverse/jobs/cancel/", token, query_string={"jobid": ref.jobid})
         event(f"cancel {answer.status} {answer.body.get('status', '')}")
-        target = JobRef(token, ref.jobid)
         if target not in self.seen:
             self.expect_error(answer, 404, JOB_NOT_FOUND.format(jobid=ref.jobid))
             return
@@ -485,7 +498,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @rule(token=tokens, jobid=unknown_job_ids, cancel=st.booleans())
     def unknown_job(self, token: str, jobid: str, cancel: bool) -> None:
-        assume(all(ref.jobid != jobid for ref in self.seen))
+        assume(all(ref.jobid != jobid for ref in [*self.seen, *self.dormant]))
         path = "/v1/pixverse/jobs/cancel/" if cancel else "/v1/pixverse/jobs/"
         answer = self.call("GET", path, token, query_string={"jobid": jobid})
         self.expect_error(answer, 404, JOB_NOT_FOUND.format(jobid=jobid))

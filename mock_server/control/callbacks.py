@@ -139,7 +139,11 @@ class CallbackDispatcher:
         try:
             response = requests.post(url, json=body, timeout=self.timeout, headers={"User-Agent": "pixverse-mock"})
             entry["statusCode"] = response.status_code
-            delivered = 200 <= response.status_code < 300
+            # requests follows a 301/302/303 with a GET and no body: the job never arrived.
+            delivered = 200 <= response.status_code < 300 and response.request.method == "POST"
+            if response.history:
+                entry["redirects"] = [r.status_code for r in response.history]
+                entry["finalUrl"] = response.url
         except requests.RequestException as exc:
             entry["error"] = f"{type(exc).__name__}: {exc}"[:500]
         entry["durationMs"] = round((time.perf_counter() - started) * 1000, 2)

@@ -16,7 +16,6 @@ from flask import request
 
 from mock_server.control.operations import LATEST
 from mock_server.control.operations import MAX_WAIT_SECONDS
-from mock_server.control.operations import Conflict
 from mock_server.errors import ApiError
 from mock_server.errors import BadRequest
 from mock_server.runtime import MockRuntime
@@ -130,10 +129,7 @@ def advance_clock() -> Response:
     runtime = _runtime()
     if runtime.now() + seconds > LATEST:
         raise BadRequest(f"seconds {seconds:g} would move the clock past 9999-12-31T23:59:59Z")
-    try:
-        runtime.advance(seconds)
-    except TypeError as exc:
-        raise Conflict(str(exc)) from None
+    runtime.advance(seconds)
     return jsonify(runtime.clock_view())
 
 

@@ -17,10 +17,10 @@ from flask import request
 
 from mock_server.accounts import digest
 from mock_server.accounts import mask_secret
-from mock_server.clock import iso_millis
 from mock_server.errors import BadRequest
 from mock_server.faults import FaultError
 from mock_server.faults import parse_fault
+from mock_server.service.views import iso_millis  # the same text as clock.iso_millis, faster
 
 FAULT_HEADER = "X-Mock-Fault"
 MAX_FIELD_CHARS = 4096
@@ -47,69 +47,88 @@ def bearer_token() -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def _caller(req: Any, state: Any) -> tuple[str | None, str | None]:
+    """``(token, tenant digest)`` of this request, worked out once."""
+    caller = state.get("journal_caller")
+    if caller is None:
+        scheme, _, token = (req.headers.get("Authorization") or "").strip().partition(" ")
+        token = token.strip() or None if scheme.lower() == "bearer" else None
+        caller = state.journal_caller = (token, digest(token) if token else None)
+    return caller
+
+
+def take_faults(runtime: Any, operation: str, tenant: str) -> None:
+    """After authentication: the header's and the queue's fault for this request.
+
+    A fault that answers by itself (429, 401, 402, 5xx, drop) is raised here, a delay is served
+    here; one that shapes the job (moderated, fail) is left in ``g.faults`` for the service.
+    """
+    header = request.headers.get(FAULT_HEADER)
+    if header:
+        try:
+            g.faults.append(parse_fault(header))
+        except FaultError as exc:
+            raise BadRequest(f"{FAULT_HEADER}: {exc}") from None
+    queued = runtime.control.take_fault(operation, tenant, runtime.draw)
+    if queued is not None:
+        g.faults.append(queued)
+    for fault in g.faults:
+        if not fault.shapes_job:
+            runtime.service.raise_fault(fault, tenant)
+
+
 def register_journaling(app: Flask) -> None:
-    """Install the fault and journal hooks (everything except ``/__mock/``)."""
+    """Install the journal hooks (everything except ``/__mock/``)."""
 
     @app.before_request
-    def take_fault() -> None:
+    def start_clock() -> None:
         g.started = time.perf_counter()
         g.faults = []
-        if request.path.startswith("/__mock"):
-            return
-        operation = operation_of_request()
-        if operation in ("unknown", "attachment"):
-            return
-        runtime = current_app.extensions["pixverse_mock"]
-        token = bearer_token()
-        tenant = digest(token) if token else None
-        header = request.headers.get(FAULT_HEADER)
-        if header:
-            try:
-                g.faults.append(parse_fault(header))
-            except FaultError as exc:
-                raise BadRequest(f"{FAULT_HEADER}: {exc}") from None
-        queued = runtime.control.take_fault(operation, tenant, runtime.draw)
-        if queued is not None:
-            g.faults.append(queued)
-        for fault in g.faults:
-            if not fault.shapes_job:
-                runtime.service.raise_fault(fault, tenant)
 
     @app.after_request
     def record(response: Response) -> Response:
-        if request.path.startswith("/__mock"):
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        if req.path.startswith("/__mock"):
             return response
         runtime = current_app.extensions["pixverse_mock"]
-        runtime.control.append("requests", _entry(runtime, response))
+        if runtime.config.journal_limit == 0:  # no request journal: nothing would be kept
+            return response
+        runtime.control.append("requests", _entry(runtime, req, g._get_current_object(), response))
         return response
 
 
-def _entry(runtime: Any, response: Response) -> dict[str, Any]:
-    token = bearer_token()
-    body = response.get_json(silent=True) if response.is_json else None
+def _entry(runtime: Any, req: Any, state: Any, response: Response) -> dict[str, Any]:
+    token, tenant = _caller(req, state)
+    answer = state.get("vendor_answer")
+    if answer is not None and answer[1] is response:
+        body = answer[0]  # what the route answered, before jsonify
+    else:
+        body = response.get_json(silent=True) if response.is_json else None
     now = runtime.clock.now()
+    operation = OPERATIONS.get(req.endpoint or "", "unknown")
     entry: dict[str, Any] = {
         "time": iso_millis(now),
         "at": now,
         "wall": round(time.time(), 3),
-        "tenant": digest(token) if token else None,
+        "tenant": tenant,
         "token": mask_secret(token) if token else None,
-        "auth": _auth_kind(),
-        "method": request.method,
-        "path": request.path,
-        "query": request.args.to_dict(),
-        "operation": operation_of_request(),
-        "contentType": request.mimetype or None,
+        "auth": "missing" if req.headers.get("Authorization") is None else "bearer" if token else "malformed",
+        "method": req.method,
+        "path": req.path,
+        "query": req.args.to_dict(),
+        "operation": operation,
+        "contentType": req.mimetype or None,
         "status": response.status_code,
-        "durationMs": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 3),
+        "durationMs": round((time.perf_counter() - state.get("started", time.perf_counter())) * 1000, 3),
     }
-    entry.update(_body_summary())
-    if g.get("faults"):
-        entry["faults"] = [fault.describe() for fault in g.faults]
+    entry.update(_body_summary(req))
+    faults = state.get("faults")
+    if faults:
+        entry["faults"] = [fault.describe() for fault in faults]
     if isinstance(body, dict):
         if body.get("jobid"):
             entry["jobid"] = body["jobid"]
-        if body.get("status") and entry["operation"] in ("meme_face", "button", "jobs", "cancel"):
+        if body.get("status") and operation in ("meme_face", "button", "jobs", "cancel"):
             entry["jobStatus"] = body["status"]
         if body.get("buttons"):
             entry["buttons"] = body["buttons"]
@@ -120,26 +139,20 @@ def _entry(runtime: Any, response: Response) -> dict[str, Any]:
     return entry
 
 
-def _auth_kind() -> str:
-    header = request.headers.get("Authorization")
-    if header is None:
-        return "missing"
-    return "bearer" if bearer_token() else "malformed"
-
-
-def _body_summary() -> dict[str, Any]:
+def _body_summary(req: Any) -> dict[str, Any]:
     """Fields (``discord`` masked, long values cut) and file parts as name, size, type."""
-    if request.method in ("GET", "HEAD", "DELETE") and not request.content_length:
+    if req.method in ("GET", "HEAD", "DELETE") and not req.content_length:
         return {}
     try:
-        if request.is_json:
-            data = request.get_json(silent=True)
+        if req.is_json:
+            data = req.get_json(silent=True)
             fields = data if isinstance(data, dict) else {"<body>": data}
             return {"json": True, "fields": {k: _safe(k, v) for k, v in fields.items()}}
-        fields = {name: _safe(name, request.form.get(name)) for name in request.form}
+        form = req.form
+        fields = {name: _safe(name, form.get(name)) for name in form}
         files = [
             {"name": name, "filename": part.filename, "size": _size(part), "type": part.mimetype or None}
-            for name, part in request.files.items()
+            for name, part in req.files.items()
         ]
     except Exception as exc:  # a body the vendor would reject: journal what is known
         return {"bodyError": type(exc).__name__}

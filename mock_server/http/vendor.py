@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 from flask import Response
 from flask import current_app
@@ -10,9 +12,13 @@ from flask import jsonify
 from flask import request
 
 from mock_server.http.inputs import request_input
+from mock_server.http.journaling import operation_of_request
+from mock_server.http.journaling import take_faults
 from mock_server.service.core import PixverseService
 
 vendor = Blueprint("vendor", __name__, url_prefix="/v1/pixverse")
+_HOST_URLS: dict[tuple[str, str], str] = {}
+"""``request.host_url`` by scheme and host: werkzeug rebuilds it (IRI decoding included) per request."""
 
 
 def _service() -> PixverseService:
@@ -20,33 +26,53 @@ def _service() -> PixverseService:
 
 
 def _base_url() -> str:
-    return _service().config.public_url or request.host_url.rstrip("/")
+    configured = _service().config.public_url
+    if configured:
+        return configured
+    key = (request.scheme, request.host)
+    url = _HOST_URLS.get(key)
+    if url is None:
+        if len(_HOST_URLS) >= 256:
+            _HOST_URLS.clear()
+        url = _HOST_URLS[key] = request.host_url.rstrip("/")
+    return url
+
+
+def _answer(body: dict[str, Any]) -> Response:
+    """``jsonify(body)``, with the body kept beside the response so the journal need not parse it back."""
+    response = jsonify(body)
+    g.vendor_answer = (body, response)
+    return response
 
 
 @vendor.before_request
 def authenticate() -> None:
-    """Every vendor call needs ``Authorization: Bearer <token>``; the token picks the tenant."""
+    """Every vendor call needs ``Authorization: Bearer <token>``; the token picks the tenant.
+
+    Then the request may take an injected fault (header, queue), never before auth.
+    """
     g.tenant = _service().authenticate(request.headers.get("Authorization"))
+    take_faults(current_app.extensions["pixverse_mock"], operation_of_request(), g.tenant)
 
 
 @vendor.post("/meme_face/")
 def meme_face() -> Response:
-    return jsonify(_service().submit_meme_face(g.tenant, request_input(request), _base_url(), g.faults))
+    return _answer(_service().submit_meme_face(g.tenant, request_input(request), _base_url(), g.faults))
 
 
 @vendor.post("/button/")
 def button() -> Response:
-    return jsonify(_service().press_button(g.tenant, request_input(request), _base_url(), g.faults))
+    return _answer(_service().press_button(g.tenant, request_input(request), _base_url(), g.faults))
 
 
 @vendor.get("/jobs/")
 def get_job() -> Response:
-    return jsonify(_service().get_job(g.tenant, request.args.get("jobid"), _base_url()))
+    return _answer(_service().get_job(g.tenant, request.args.get("jobid"), _base_url()))
 
 
 @vendor.get("/jobs/cancel/")
 def cancel_job() -> Response:
-    return jsonify(_service().cancel_job(g.tenant, request.args.get("jobid")))
+    return _answer(_service().cancel_job(g.tenant, request.args.get("jobid")))
 
 
 @vendor.get("/account/")

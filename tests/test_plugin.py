@@ -1,0 +1,196 @@
+"""The pytest plugin (``pytest11`` entry point ``pixverse_mock``), exercised by inner pytest sessions.
+
+Each test writes a small test project with ``pytester`` and runs it in this process. The plugin is
+loaded the way a user gets it: from the installed entry point when the installed metadata has it,
+else with ``-p contract_tests.plugin`` (an editable install made before the entry point was declared
+does not list it until ``pip install -e .`` runs again).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+PLUGIN = "contract_tests.plugin"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _installed() -> bool:
+    return any(ep.value == PLUGIN for ep in entry_points(group="pytest11"))
+
+
+def _plugin_args() -> list[str]:
+    autoload = not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    return [] if autoload and _installed() else ["-p", PLUGIN]
+
+
+def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_inprocess(*_plugin_args(), "-p", "no:cacheprovider", *args)
+
+
+ROUND_TRIP = '''
+import requests
+
+from mock_server.resources import fixtures_dir
+
+
+def submit(mock, prompt="A girl laughing by the seaside"):
+    face = (fixtures_dir() / "faces" / "face.png").read_bytes()
+    return requests.post(f"{mock.base_url}/pixverse/meme_face", headers=mock.headers, timeout=10,
+                         files={"face": ("face.png", face, "image/png")}, data={"prompt": prompt})
+
+
+def poll(mock, jobid):
+    return requests.get(f"{mock.base_url}/pixverse/jobs/", params={"jobid": jobid}, headers=mock.headers,
+                        timeout=10)
+
+
+def test_submit_advance_poll(pixverse_mock):
+    answer = submit(pixverse_mock)
+    assert answer.status_code == 200, answer.text
+    jobid = answer.json()["jobid"]
+    assert poll(pixverse_mock, jobid).json()["status"] == "started"
+    pixverse_mock.sleep(10)
+    job = poll(pixverse_mock, jobid).json()
+    assert job["status"] == "completed", job
+    # With the token: MockHandle.requests() (and so violations()) only sees requests that carry it.
+    video = requests.get(job["attachments"][0]["url"], headers=pixverse_mock.headers, timeout=10)
+    assert video.status_code == 200 and video.content
+    assert [e["operation"] for e in pixverse_mock.requests()] == ["meme_face", "jobs", "jobs", "attachment"]
+    assert pixverse_mock.violations() == []
+
+
+def test_each_test_gets_a_reset_mock(pixverse_mock):
+    assert pixverse_mock.requests() == []
+    assert poll(pixverse_mock, "j0101000000000001-u1-c1-bot:pixverse").status_code == 404
+
+
+def test_the_handle_judges_traffic(pixverse_mock):
+    answer = submit(pixverse_mock)
+    jobid = answer.json()["jobid"]
+    poll(pixverse_mock, jobid)
+    poll(pixverse_mock, jobid)
+    assert {v.property for v in pixverse_mock.violations()} == {"polls_no_faster_than_10s"}
+'''
+
+
+def test_plugin_is_declared_as_a_pytest11_entry_point() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["entry-points"]["pytest11"] == {"pixverse_mock": PLUGIN}
+
+
+def test_installed_entry_point_loads_the_plugin(pytester: pytest.Pytester) -> None:
+    if not _installed():
+        pytest.skip("the installed metadata predates the pytest11 entry point: run `pip install -e .` again")
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        pytest.skip("plugin autoloading is disabled")
+    pytester.makepyfile(test_fixture="def test_it(pixverse_mock):\n    assert pixverse_mock.base_url\n")
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_pixverse_mock_serves_a_reset_mock_for_each_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_round_trip=ROUND_TRIP)
+    result = _run(pytester)
+    result.assert_outcomes(passed=3)
+
+
+def test_conftest_overrides_of_config_and_token_are_honoured(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest('''
+import pytest
+
+from mock_server import MockConfig
+
+
+@pytest.fixture(scope="session")
+def pixverse_mock_config():
+    return MockConfig(clock="manual", expired_tokens=("user:9-expired",))
+
+
+@pytest.fixture(scope="session")
+def pixverse_mock_token():
+    return "user:9-expired"
+''')
+    pytester.makepyfile(test_expired='''
+import requests
+
+
+def test_the_expired_token_gets_402(pixverse_mock):
+    assert pixverse_mock.token == "user:9-expired"
+    answer = requests.get(f"{pixverse_mock.base_url}/pixverse/account", headers=pixverse_mock.headers, timeout=10)
+    assert answer.status_code == 402
+    assert answer.json()["error"] == "Account has no subscription or subscription expired"
+
+
+def test_another_token_is_served(pixverse_mock):
+    answer = requests.get(f"{pixverse_mock.base_url}/pixverse/account",
+                          headers={"Authorization": "Bearer user:1-fine"}, timeout=10)
+    assert answer.status_code == 200
+''')
+    _run(pytester).assert_outcomes(passed=2)
+
+
+def test_client_contract_passes_the_reference_and_fails_a_broken_client(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest('''
+from hypothesis import settings
+
+settings.register_profile("inner", max_examples=40, derandomize=True, database=None)
+settings.load_profile("inner")
+''')
+    pytester.makepyfile(test_contract='''
+from contract_tests import ClientContract
+from contract_tests.reference_client import ReferenceClient
+
+
+class TestReference(ClientContract):
+    make_client = staticmethod(ReferenceClient.make)
+
+
+class PollsInATightLoop(ReferenceClient):
+    """Polls every half second."""
+
+    @classmethod
+    def make(cls, base_url, token, sleep):
+        return cls(base_url, token, sleep, poll_interval=0.5)
+
+
+class TestBroken(ClientContract):
+    make_client = staticmethod(PollsInATightLoop.make)
+''')
+    result = _run(pytester, "-q")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*TestBroken*test_client_contract*", "*polls_no_faster_than_10s*"])
+    assert "TestReference::test_client_contract" not in "\n".join(
+        line for line in result.outlines if line.startswith("FAILED"))
+
+
+def test_an_error_inside_the_mock_is_raised_again_at_teardown(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_broken_mock='''
+import requests
+
+
+def test_the_mock_raises(pixverse_mock, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("kaboom inside the mock")
+
+    monkeypatch.setattr(pixverse_mock.control.service, "get_job", boom)
+    answer = requests.get(f"{pixverse_mock.base_url}/pixverse/jobs/", params={"jobid": "j1"},
+                          headers=pixverse_mock.headers, timeout=10)
+    assert answer.status_code == 500
+
+
+def test_the_next_test_starts_clean(pixverse_mock):
+    answer = requests.get(f"{pixverse_mock.base_url}/pixverse/account", headers=pixverse_mock.headers, timeout=10)
+    assert answer.status_code == 200
+''')
+    result = _run(pytester)
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines([
+        "*ERROR at teardown of test_the_mock_raises*",
+        "*MockServerError*kaboom inside the mock*",
+    ])
