@@ -48,6 +48,11 @@ ROWS: dict[str, dict[str, Any]] = {
     "mock-fastest": {"kind": "mock", "args": FASTEST_ARGS, "baseline": "flask", "note": FASTEST_NOTE},
     "flask": {"kind": "baseline", "args": [], "note": "bare Flask, same JSON + multipart parsing, "
                                                       "same gunicorn options as `serve` (1 process x 4 threads)"},
+    # not in the default run: the multi-process layout, tried for the "fastest configuration" (see RESULTS.md)
+    "mock-sqlite2": {"kind": "mock", "args": ["--store", "sqlite:{run_dir}/mock.sqlite", "--workers", "2"],
+                     "baseline": "flask-2x4", "note": "`--store sqlite:PATH --workers 2` (2 processes x 4 threads)"},
+    "flask-2x4": {"kind": "baseline", "args": ["--store", "sqlite:unused", "--workers", "2"],
+                  "note": "bare Flask under the gunicorn options of `--store sqlite:PATH --workers 2`"},
     "prism": {"kind": "prism", "args": [], "note": "prism mock openapi/pixverse-v1.yaml"},
     "wiremock": {"kind": "wiremock", "args": [], "note": "WireMock standalone jar, 3 stubs, no request journal"},
 }

@@ -13,13 +13,22 @@ from mock_server.http.journaling import register_journaling
 from mock_server.http.media import media
 from mock_server.http.vendor import vendor
 from mock_server.runtime import MockRuntime
+from mock_server.scenarios import Scenario
 from mock_server.store.base import Store
 
 
-def create_app(config: MockConfig | None = None, *, store: Store | None = None, clock: Clock | None = None) -> Flask:
-    """A fresh mock: its own store, clock and seeded RNG. Collaborators may be injected (tests)."""
+def create_app(config: MockConfig | None = None, *, scenario: Scenario | None = None, store: Store | None = None,
+               clock: Clock | None = None) -> Flask:
+    """A fresh mock: its own store, clock and seeded RNG. Collaborators may be injected (tests).
+
+    A ``scenario`` lays its config over ``config`` and queues its faults.
+    """
     config = config or MockConfig()
+    if scenario is not None:
+        config = scenario.configure(config)
     runtime = MockRuntime(config, store=store, clock=clock)
+    if scenario is not None:
+        scenario.queue_faults(runtime.control)
     app = Flask("mock_server")
     app.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes
     app.json.sort_keys = False

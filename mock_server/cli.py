@@ -61,27 +61,32 @@ def _option(*decls: str, **kwargs: object):
 @_option("--store", metavar="memory|sqlite:PATH", help="Where state lives.  [default: memory]")
 @_option("--clock", type=click.Choice(list(PROFILES)), help="Timing profile.  [default: fast]")
 @_option("--seed", type=int, help="RNG seed (job ids, account choice, faults).  [default: 0]")
+@_option("--scenario", metavar="FILE|NAME",
+         help="Scenario file, or the name of a shipped one (fixtures/scenarios): its config and faults.")
 @_option("--workers", type=click.IntRange(min=1),
          help="Processes with sqlite; with memory, one process with 4 threads per worker.  [default: 1]")
 @click.pass_context
-def serve(ctx: click.Context, config_file: str | None, **options: object) -> None:
+def serve(ctx: click.Context, config_file: str | None, scenario: str | None, **options: object) -> None:
     """Start the mock server (gunicorn, gthread workers).
 
-    Precedence: flag > PIXVERSE_MOCK_* environment variable > --config file > default.
+    Precedence: flag > PIXVERSE_MOCK_* environment variable > --scenario > --config file > default.
     """
+    from mock_server.scenarios import Scenario
+
     overrides = {name: options[name] for name in _OVERRIDABLE
                  if ctx.get_parameter_source(name) in _FROM_USER}
     try:
         base = MockConfig.from_file(config_file) if config_file else MockConfig()
+        loaded = Scenario.load(scenario) if scenario else None
+        if loaded is not None:
+            base = loaded.configure(base)
         config = base.with_overrides(**overrides)
     except ConfigError as exc:
         _fail(ctx, str(exc))
-    except (TypeError, ValueError) as exc:  # a value of the wrong shape that from_mapping let through
-        _fail(ctx, f"invalid configuration{f' in {config_file}' if config_file else ''}: {exc}")
 
     from mock_server import serve as server
 
-    server.run(config)
+    server.run(config, loaded)
 
 
 if __name__ == "__main__":  # python -m mock_server.cli

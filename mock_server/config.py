@@ -82,14 +82,22 @@ class MockConfig:
             words = moderation.get("words") if isinstance(moderation, Mapping) else moderation
             values["moderation_words"] = tuple(str(w) for w in words or ())
         if "accounts" in data:
-            values["accounts"] = tuple(dict(a) for a in data.pop("accounts") or ())
+            accounts = data.pop("accounts") or ()
+            if not isinstance(accounts, list | tuple) or not all(isinstance(a, Mapping) for a in accounts):
+                raise ConfigError("accounts must be a list of {discord, server, channel, maxJobs} mappings")
+            values["accounts"] = tuple(dict(a) for a in accounts)
         known = {f.name: f for f in fields(cls)}
         for key, value in data.items():
             name = key.replace("-", "_")
             if name not in known:
                 raise ConfigError(f"unknown configuration key {key!r}")
             values[name] = _coerce(name, value)
-        return replace(base, **values) if base is not None else cls(**values)
+        try:
+            return replace(base, **values) if base is not None else cls(**values)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"invalid configuration value: {exc}") from exc
 
     @classmethod
     def from_file(cls, path: str | Path) -> MockConfig:
@@ -123,7 +131,10 @@ def _coerce(name: str, value: Any) -> Any:
     if name == "jobs":
         return tuple(dict(job) for job in value or ())
     if name in {"clock_start", "callback_timeout", "callback_delay", "callback_duplicate_rate"}:
-        return None if value is None else float(value)
+        try:
+            return None if value is None else float(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name} must be a number, not {value!r}") from exc
     if name == "progress_callbacks":
         return bool(value)
     return value

@@ -25,6 +25,9 @@ import yaml
 
 from mock_server.config import ConfigError
 from mock_server.config import MockConfig
+from mock_server.control.operations import fault_rule
+from mock_server.control.state import ControlState
+from mock_server.errors import ApiError
 from mock_server.resources import fixtures_dir
 
 _KEYS = {"name", "description", "config", "faults", "jobs"}
@@ -64,11 +67,18 @@ class Scenario:
         jobs = [*base.jobs, *self.config.get("jobs", ()), *self.jobs]
         return MockConfig.from_mapping({**self.config, "jobs": jobs}, base=base)
 
-    def apply(self, runtime: Any) -> None:
-        """Queue the scenario's faults on a running mock."""
+    def queue_faults(self, control: ControlState) -> None:
+        """Replace the fault queue with the scenario's faults (``ConfigError`` for a bad one)."""
+        rules = []
         for fault in self.faults:
-            runtime.add_fault(str(fault["fault"]), endpoint=fault.get("endpoint"), token=fault.get("token"),
-                              count=fault.get("count", 1), probability=float(fault.get("probability", 1.0)))
+            try:
+                rules.append(fault_rule(str(fault["fault"]), fault.get("endpoint"), fault.get("token"),
+                                        fault.get("count", 1), float(fault.get("probability", 1.0))))
+            except (ApiError, KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(f"scenario {self.name}: bad fault {dict(fault)}: {exc}") from exc
+        control.clear_faults()
+        for rule in rules:
+            control.add_fault(rule)
 
 
 def shipped() -> list[str]:

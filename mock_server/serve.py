@@ -16,6 +16,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from mock_server.config import MockConfig
+from mock_server.scenarios import Scenario
 
 THREADS_PER_WORKER = 4
 GRACEFUL_TIMEOUT = 3
@@ -93,8 +94,9 @@ class StderrAccessLogger(Logger):
 class MockApplication(BaseApplication):
     """gunicorn configured from a :class:`MockConfig`; every worker builds its own app."""
 
-    def __init__(self, config: MockConfig) -> None:
+    def __init__(self, config: MockConfig, scenario: Scenario | None = None) -> None:
         self.config = config
+        self.scenario = scenario
         self.app: Any = None
         super().__init__(prog="pixverse-mock")
 
@@ -106,8 +108,11 @@ class MockApplication(BaseApplication):
 
     def load(self) -> Any:
         from mock_server.app import create_app
+        from mock_server.app import mock_of
 
         self.app = create_app(self.config)
+        if self.scenario is not None and self.config.sqlite_path is None:
+            self.scenario.queue_faults(mock_of(self.app).control)
         return self.app
 
     def _when_ready(self, server: Any) -> None:
@@ -128,8 +133,18 @@ class MockApplication(BaseApplication):
             mock_of(self.app).close()
 
 
-def run(config: MockConfig) -> None:
-    """Serve until SIGINT/SIGTERM (gunicorn stops gracefully, within ``GRACEFUL_TIMEOUT`` s)."""
+def run(config: MockConfig, scenario: Scenario | None = None) -> None:
+    """Serve until SIGINT/SIGTERM (gunicorn stops gracefully, within ``GRACEFUL_TIMEOUT`` s).
+
+    ``config`` is final (a scenario's config already laid in); the scenario's faults are queued
+    once: in the one worker of the memory store, or here, before forking, in the SQLite file.
+    """
+    if scenario is not None and config.sqlite_path is not None:
+        from mock_server.store.sqlite import SqliteStore
+
+        store = SqliteStore(config.sqlite_path)
+        scenario.queue_faults(store.control_state(config.journal_limit))
+        store.close()
     if config.sqlite_path is None and config.workers > 1:
         shape = layout(config)
         print(
@@ -137,4 +152,4 @@ def run(config: MockConfig) -> None:
             f"runs 1 process x {shape.threads} threads (use --store sqlite:PATH for several processes)",
             file=sys.stderr, flush=True,
         )
-    MockApplication(config).run()
+    MockApplication(config, scenario).run()

@@ -14,7 +14,7 @@ from mock_server import serve as serve_module
 from mock_server.cli import main
 from mock_server.config import MockConfig
 
-ENV_NAMES = ("HOST", "PORT", "CONFIG", "STORE", "CLOCK", "SEED", "WORKERS")
+ENV_NAMES = ("HOST", "PORT", "CONFIG", "STORE", "CLOCK", "SEED", "WORKERS", "SCENARIO")
 
 
 @pytest.fixture(autouse=True)
@@ -26,9 +26,41 @@ def clean_env(monkeypatch):
 
 @pytest.fixture
 def started(monkeypatch) -> list[MockConfig]:
+    """The configs ``serve`` would have started with (nothing listens)."""
     configs: list[MockConfig] = []
-    monkeypatch.setattr(serve_module, "run", configs.append)
+    monkeypatch.setattr(serve_module, "run", lambda config, scenario=None: configs.append(config))
     return configs
+
+
+@pytest.fixture
+def scenarios(monkeypatch) -> list:
+    """The scenarios ``serve`` would have started with."""
+    loaded: list = []
+    monkeypatch.setattr(serve_module, "run", lambda config, scenario=None: loaded.append((config, scenario)))
+    return loaded
+
+
+def test_scenario_by_name_lays_its_config_under_the_flags(scenarios):
+    assert invoke("serve", "--scenario", "all-accounts-busy", "--port", "9001").exit_code == 0
+    [(config, scenario)] = scenarios
+    assert scenario.name == "all accounts busy"
+    assert [a["maxJobs"] for a in config.accounts] == [1, 1] and len(config.jobs) == 2
+    assert config.port == 9001 and config.clock == "fast"
+
+
+def test_scenario_beats_the_config_file(scenarios, tmp_path):
+    result = invoke("serve", "--config", write_config(tmp_path, "clock: manual\nport: 9100\n"),
+                    "--scenario", "discord-throttling")
+    assert result.exit_code == 0
+    [(config, scenario)] = scenarios
+    assert (config.clock, config.port) == ("fast", 9100)
+    assert [f["fault"] for f in scenario.faults] == ["discord429", "discord429"]
+
+
+def test_unknown_scenario_is_a_one_line_error(scenarios):
+    result = invoke("serve", "--scenario", "no-such-scenario")
+    assert result.exit_code == 2 and result.output.startswith("Error: cannot read scenario no-such-scenario")
+    assert not scenarios
 
 
 def invoke(*args: str, env: dict[str, str] | None = None):
@@ -183,12 +215,14 @@ def test_bad_number_in_config_file(started, tmp_path):
     assert result.output.strip() == "Error: port must be a whole number, not 'eighty'"
 
 
-@pytest.mark.parametrize("text", ["accounts: 5\n", "clock_start: soon\n"])
-def test_malformed_config_value(started, tmp_path, text):
+@pytest.mark.parametrize(("text", "message"), [
+    ("accounts: 5\n", "accounts must be a list of {discord, server, channel, maxJobs} mappings"),
+    ("clock_start: soon\n", "clock_start must be a number, not 'soon'"),
+])
+def test_malformed_config_value(started, tmp_path, text, message):
     result = invoke("serve", "--config", write_config(tmp_path, text))
     assert result.exit_code == 2
-    [line] = result.output.strip().splitlines()
-    assert line.startswith("Error: invalid configuration in ") and "mock.yaml" in line
+    assert result.output.strip() == f"Error: {message}"
     assert not started
 
 

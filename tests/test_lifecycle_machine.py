@@ -234,8 +234,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     def has_busy_account(self) -> bool:
         return bool(self.busy_accounts())
 
-    def has_busy_parent(self) -> bool:
-        return bool(self.busy_parents())
+    def has_completed_parent(self) -> bool:
+        return bool(self.completed_parents())
 
     def has_executing_job(self) -> bool:
         return any(job.status in EXECUTING for job in self.seen.values())
@@ -408,22 +408,27 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.refresh()
         return self.press(other(parent.owner) if as_other else parent.owner, parent, form)
 
-    def busy_parents(self) -> list[JobRef]:
-        """Completed jobs whose channel runs jobs right now (as far as the model knows)."""
-        return sorted((ref for ref, job in self.seen.items()
-                       if job.status == "completed" and job.buttons and self.executing_on(ref.owner, job.channel)),
+    def completed_parents(self) -> list[JobRef]:
+        """Completed jobs that offer buttons (as far as the model knows)."""
+        return sorted((ref for ref, job in self.seen.items() if job.status == "completed" and job.buttons),
                       key=lambda ref: (ref.owner, ref.jobid))
 
-    @precondition(has_busy_parent)
-    @rule(target=jobs, data=st.data(), slack=st.integers(0, 1))
-    def press_button_at_the_limit(self, data: st.DataObject, slack: int) -> Any:
-        """Press with ``maxJobs`` = the jobs executing there (+0: just full, 429; +1: the last slot)."""
+    @precondition(has_completed_parent)
+    @rule(target=jobs, data=st.data())
+    def press_an_offered_button(self, data: st.DataObject) -> Any:
+        """Press one of a completed job's own ``buttons``; ``maxJobs`` absent, any, or right at the limit."""
         self.refresh()
-        parent = data.draw(st.sampled_from(self.busy_parents() or sorted(self.seen, key=str)), label="parent")
+        parent = data.draw(st.sampled_from(self.completed_parents()), label="parent")
         seen = self.seen[parent]
+        form: dict[str, Any] = {"button": data.draw(st.sampled_from(seen.buttons), label="button")}
+        if form["button"] in PROMPT_BUTTONS and data.draw(st.booleans(), label="with prompt"):
+            form["prompt"] = data.draw(prompts(), label="prompt")
         running = len(self.executing_on(parent.owner, seen.channel))
-        form = {"button": data.draw(st.sampled_from(seen.buttons or BUTTONS), label="button"),
-                "maxJobs": min(max(running + slack, 1), 10)}
+        # +0: just full (429); +1: the last free slot
+        at_the_limit = st.integers(0, 1).map(lambda slack: min(max(running + slack, 1), 10))
+        max_jobs = data.draw(st.one_of(st.none(), at_the_limit, max_jobs_values()), label="maxJobs")
+        if max_jobs is not None:
+            form["maxJobs"] = max_jobs
         return self.press(parent.owner, parent, form)
 
     def press(self, token: str, parent: JobRef, form: dict[str, Any]) -> Any:

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import requests
-
 from mock_server.clock import Clock
 from mock_server.clock import iso_millis
 from mock_server.control.state import ControlState
@@ -135,6 +133,8 @@ class CallbackDispatcher:
             "url": url,
             "attempt": attempt,
         }
+        import requests  # imported on the first callback, not at start-up
+
         delivered = False
         try:
             response = requests.post(url, json=body, timeout=self.timeout, headers={"User-Agent": "pixverse-mock"})

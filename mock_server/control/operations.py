@@ -18,7 +18,6 @@ from mock_server.clock import PROFILES
 from mock_server.clock import ManualClock
 from mock_server.clock import iso_millis
 from mock_server.control.state import FaultRule
-from mock_server.control.validation import RequestValidator
 from mock_server.errors import ApiError
 from mock_server.errors import BadRequest
 from mock_server.errors import NotFound
@@ -45,7 +44,7 @@ class Conflict(ApiError):
 class ControlOperations:
     """Mixed into :class:`~mock_server.runtime.MockRuntime`; every operation of ``openapi/control.yaml``."""
 
-    _validator: RequestValidator | None = None
+    _validator: Any = None
     _settings_version = 0
 
     # --- state and time ----------------------------------------------------------------------
@@ -134,20 +133,7 @@ class ControlOperations:
     def add_fault(self, fault: str, *, endpoint: str | None = None, token: str | None = None,
                   count: int | None = 1, probability: float = 1.0) -> dict[str, Any]:
         """Queue "the next ``count`` requests to ``endpoint`` (of ``token``) answer ``fault``"."""
-        try:
-            parsed = parse_fault(fault)
-        except FaultError as exc:
-            raise BadRequest(str(exc)) from None
-        if endpoint is not None and endpoint not in ENDPOINTS:
-            raise BadRequest(f"endpoint must be one of {', '.join(ENDPOINTS)}")
-        if parsed.shapes_job and endpoint not in ("meme_face", "button", "submit"):
-            raise BadRequest(f"fault {parsed.kind} needs endpoint meme_face, button or submit")
-        if count is not None and count < 1:
-            raise BadRequest("count must be at least 1 (or null: until cleared)")
-        if not 0.0 < probability <= 1.0:
-            raise BadRequest("probability must be in (0, 1]")
-        rule = FaultRule(0, parsed, endpoint, digest(token) if token else None, count, probability)
-        return self.control.add_fault(rule).view()
+        return self.control.add_fault(fault_rule(fault, endpoint, token, count, probability)).view()
 
     def fault_rules(self) -> list[dict[str, Any]]:
         return [rule.view() for rule in self.control.faults()]
@@ -229,6 +215,8 @@ class ControlOperations:
         if kind != "requests":
             return dict(entry)
         if self._validator is None:
+            from mock_server.control.validation import RequestValidator  # jsonschema: only when read
+
             self._validator = RequestValidator(vendor_spec_path())
         return {**entry, "violations": self._validator.violations(entry)}
 
@@ -270,6 +258,24 @@ def _check_button_graph(graph: Any) -> None:
 
 def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def fault_rule(fault: str, endpoint: str | None = None, token: str | None = None, count: int | None = 1,
+               probability: float = 1.0) -> FaultRule:
+    """A checked :class:`FaultRule` (``BadRequest`` says what is wrong); its ``id`` is set when queued."""
+    try:
+        parsed = parse_fault(fault)
+    except FaultError as exc:
+        raise BadRequest(str(exc)) from None
+    if endpoint is not None and endpoint not in ENDPOINTS:
+        raise BadRequest(f"endpoint must be one of {', '.join(ENDPOINTS)}")
+    if parsed.shapes_job and endpoint not in ("meme_face", "button", "submit"):
+        raise BadRequest(f"fault {parsed.kind} needs endpoint meme_face, button or submit")
+    if count is not None and count < 1:
+        raise BadRequest("count must be at least 1 (or null: until cleared)")
+    if not 0.0 < probability <= 1.0:
+        raise BadRequest("probability must be in (0, 1]")
+    return FaultRule(0, parsed, endpoint, digest(token) if token else None, count, probability)
 
 
 def _kind(kind: str) -> str:
