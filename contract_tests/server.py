@@ -16,6 +16,7 @@ from mock_server import MockConfig
 from mock_server import MockRuntime
 from mock_server import create_app
 from mock_server import mock_of
+from mock_server.scenarios import Scenario
 
 
 class MockServerError(AssertionError):
@@ -29,9 +30,11 @@ class MockServerError(AssertionError):
 class ThreadedMockServer:
     """``start()``, use :attr:`url`, :attr:`runtime` (the control API), ``stop()``; or a ``with`` block."""
 
-    def __init__(self, config: MockConfig | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, config: MockConfig | None = None, *, scenario: Scenario | None = None,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
         self._requested = (host, port)
         self._config = config or MockConfig()
+        self._scenario = scenario
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.app = None
@@ -40,7 +43,8 @@ class ThreadedMockServer:
         host, port = self._requested
         # Attachment and callback URLs must name the real port: bind first, then build the app.
         self._server = make_server(host, port, _not_ready, threaded=True, request_handler=_QuietHandler)
-        self.app = create_app(self._config.with_overrides(host=host, port=self._server.server_port))
+        self.app = create_app(self._config.with_overrides(host=host, port=self._server.server_port),
+                              scenario=self._scenario)
         self._server.app = self.app
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="pixverse-mock-server", daemon=True)
