@@ -41,6 +41,12 @@ class FaultRule:
             self.endpoint == "submit" and endpoint in ("meme_face", "button"))
         return endpoint_matches and self.tenant in (None, tenant)
 
+    def used(self) -> FaultRule | None:
+        """The rule after one more use: ``None`` once its ``remaining`` count is spent."""
+        if self.remaining is None:
+            return self
+        return replace(self, remaining=self.remaining - 1) if self.remaining > 1 else None
+
     def view(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -50,6 +56,15 @@ class FaultRule:
             "remaining": self.remaining,
             "probability": self.probability,
         }
+
+
+def choose_fault(rules: list[FaultRule], endpoint: str, tenant: str | None,
+                 draw: Callable[[], float]) -> FaultRule | None:
+    """The first rule that applies and, for a probabilistic one, wins its (seeded) draw."""
+    for rule in rules:
+        if rule.applies_to(endpoint, tenant) and (rule.probability >= 1.0 or draw() < rule.probability):
+            return rule
+    return None
 
 
 Entry = dict[str, Any]
@@ -136,18 +151,16 @@ class MemoryControlState:
         if not self._rules:
             return None
         with self._changed:
-            for index, rule in enumerate(self._rules):
-                if not rule.applies_to(endpoint, tenant):
-                    continue
-                if rule.probability < 1.0 and draw() >= rule.probability:
-                    continue
-                if rule.remaining is not None:
-                    if rule.remaining <= 1:
-                        del self._rules[index]
-                    else:
-                        self._rules[index] = replace(rule, remaining=rule.remaining - 1)
-                return rule.fault
-            return None
+            rule = choose_fault(self._rules, endpoint, tenant, draw)
+            if rule is None:
+                return None
+            index = self._rules.index(rule)
+            used = rule.used()
+            if used is None:
+                del self._rules[index]
+            else:
+                self._rules[index] = used
+            return rule.fault
 
     def faults(self) -> list[FaultRule]:
         with self._changed:

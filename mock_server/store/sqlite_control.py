@@ -33,6 +33,7 @@ from mock_server.control.state import JOURNAL_KINDS
 from mock_server.control.state import Entry
 from mock_server.control.state import EntryFilter
 from mock_server.control.state import FaultRule
+from mock_server.control.state import choose_fault
 from mock_server.faults import Fault
 from mock_server.store.sqlite import SqliteStore
 
@@ -170,19 +171,15 @@ class SqliteControlState:
         if not any(rule.applies_to(endpoint, tenant) for rule in rules):
             return None
         with self.store._transaction() as conn:
-            for rule in self._rules(conn):
-                if not rule.applies_to(endpoint, tenant):
-                    continue
-                if rule.probability < 1.0 and draw() >= rule.probability:
-                    continue
-                if rule.remaining is not None:
-                    if rule.remaining <= 1:
-                        conn.execute("DELETE FROM faults WHERE id = ?", (rule.id,))
-                    else:
-                        used = replace(rule, remaining=rule.remaining - 1)
-                        conn.execute("UPDATE faults SET data = ? WHERE id = ?", (_dumps(_rule_dict(used)), rule.id))
-                return rule.fault
-            return None
+            rule = choose_fault(self._rules(conn), endpoint, tenant, draw)
+            if rule is None:
+                return None
+            used = rule.used()
+            if used is None:
+                conn.execute("DELETE FROM faults WHERE id = ?", (rule.id,))
+            elif used is not rule:
+                conn.execute("UPDATE faults SET data = ? WHERE id = ?", (_dumps(_rule_dict(used)), rule.id))
+            return rule.fault
 
     @staticmethod
     def _rules(conn: sqlite3.Connection) -> list[FaultRule]:
