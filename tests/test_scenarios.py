@@ -206,7 +206,8 @@ def test_each_shipped_scenario_loads_and_configures(name):
     assert scenario.name and scenario.description.strip()
     config = scenario.configure(MockConfig(clock="manual", seed=7))
     assert isinstance(config, MockConfig)
-    assert config.clock == "fast" and config.seed == 7  # the scenario's clock wins, the rest stays
+    assert config.clock == "fast"  # the scenario's clock wins over the base config
+    assert config.seed == scenario.config.get("seed", 7)  # and so does its seed; the rest stays
     assert len(config.jobs) == len(scenario.jobs)
     control = MemoryControlState()
     scenario.queue_faults(control)
@@ -255,6 +256,7 @@ def test_all_accounts_busy_answers_429_until_a_slot_frees(serve, http):
     for jobid, channel in ((BUSY_FIRST, "1200000000000000011"), (BUSY_SECOND, "1200000000000000012")):
         job = get_job(http, server, jobid)
         assert (job["jobid"], job["status"], job["channel"], job["maxJobs"]) == (jobid, "progress", channel, 1)
+        assert job["discord"] == f"bus…secured…00{channel[-1]}"  # the mask of the account it runs on
 
     for attempt in range(3):
         answer = submit(http, server, prompt=f"Attempt {attempt}")
@@ -268,8 +270,8 @@ def test_all_accounts_busy_answers_429_until_a_slot_frees(serve, http):
     force(http, server, BUSY_FIRST)
     assert get_job(http, server, BUSY_FIRST)["status"] == "completed"
     admitted = started(submit(http, server, prompt="Now there is room"))
-    assert admitted["channel"] == "1200000000000000011"
-    assert admitted["maxJobs"] == 1
+    assert (admitted["channel"], admitted["discord"], admitted["maxJobs"]) == (
+        "1200000000000000011", "bus…secured…001", 1)
 
     full = submit(http, server, prompt="Full again")
     assert full.status_code == 429, full.text
@@ -509,10 +511,10 @@ def test_serve_scenario_subscription_expired_process(process):
 
 @pytest.mark.slow
 def test_serve_scenario_discord_throttling_sqlite_two_workers(process, tmp_path):
-    # Seed 1: the first draw of the one-in-five rule is 0.74 in either worker, so the third submit
-    # passes; with seed 0 it is 0.08, and the third would be throttled by the probability rule.
+    # The scenario's seed 1: the first draw of the one-in-five rule is 0.74 in either worker, so the
+    # third submit passes.
     server = process("--scenario", "discord-throttling", "--store", f"sqlite:{tmp_path / 'state.db'}",
-                     "--workers", "2", "--seed", "1")
+                     "--workers", "2")
     assert "workers=2x4 threads" in server.log()
     poll(lambda: server.log().count("Booting worker with pid") >= 2, 10, "both workers to boot")
 

@@ -8,6 +8,8 @@ advance delivers what fell due. Every attempt lands in the ``callbacks`` journal
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -61,6 +63,9 @@ class CallbackDispatcher:
         self._thread: threading.Thread | None = None
         self._in_flight = 0
         self._idle = threading.Condition()
+        # (ready at, order, job, stage): claimed callbacks held back by ``delay``, off the pool
+        self._held: list[tuple[float, int, Job, str]] = []
+        self._order = itertools.count()
 
     def start(self) -> None:
         if self._thread is None:
@@ -84,15 +89,25 @@ class CallbackDispatcher:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def dispatch_due(self) -> int:
-        """Claim what is due now and queue it for delivery; returns how many were queued."""
+        """Claim what is due now and queue it for delivery; returns how many were claimed."""
         claimed = self.store.claim_callbacks(self.clock.now())
+        ready_at = time.monotonic() + self.delay
         for job, stage in claimed:
             copies = 2 if self.duplicate_rate and self.draw() < self.duplicate_rate else 1
-            for _ in range(copies):
-                with self._idle:
-                    self._in_flight += 1
-                self._pool.submit(self._deliver, job, stage)
+            with self._idle:
+                self._in_flight += copies
+                for _ in range(copies):
+                    heapq.heappush(self._held, (ready_at, next(self._order), job, stage))
+        self._release_held()
         return len(claimed)
+
+    def _release_held(self) -> None:
+        """Hand the callbacks whose (wall-clock) delay has passed to the delivery pool."""
+        now = time.monotonic()
+        with self._idle:
+            while self._held and self._held[0][0] <= now:
+                _, _, job, stage = heapq.heappop(self._held)
+                self._pool.submit(self._deliver, job, stage)
 
     def _run(self) -> None:
         while not self._stopped.is_set():
@@ -100,13 +115,13 @@ class CallbackDispatcher:
                 self.dispatch_due()
             except Exception:  # a broken store must not end the scheduler
                 log.exception("claiming due callbacks failed")
-            self._wake.wait(self.poll_interval)
+            with self._idle:
+                next_release = self._held[0][0] - time.monotonic() if self._held else self.poll_interval
+            self._wake.wait(max(0.0, min(self.poll_interval, next_release)))
             self._wake.clear()
 
     def _deliver(self, job: Job, stage: str) -> None:
         try:
-            if self.delay:
-                self._stopped.wait(self.delay)
             due = job.ends_at if stage == "final" else job.progress_at
             body = self.render(job, due)
             url = str(job.record.get("replyUrl"))
