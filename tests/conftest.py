@@ -6,6 +6,7 @@ import os
 
 import pytest
 from hypothesis import HealthCheck
+from hypothesis import Phase
 from hypothesis import settings
 
 from mock_server import MockConfig
@@ -14,9 +15,12 @@ from mock_server import mock_of
 from mock_server.resources import fixtures_dir
 
 settings.register_profile("dev", max_examples=50, deadline=None)
+# ci: deterministic, and bounded: no shrinking phase (hypothesis may shrink for minutes), so a
+# failure shows the example as generated; rerun with the dev profile to shrink it.
 settings.register_profile(
     "ci", max_examples=60, deadline=None, derandomize=True, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
