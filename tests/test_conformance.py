@@ -14,10 +14,12 @@ Checks left out, on purpose:
 - ``positive_data_acceptance``: the spec cannot express "``face`` must be real image bytes" (the
   binary format has no content rule a generator honours), nor "``jobid`` must be a job this token
   created" nor "``channel`` must be configured", so schema-valid requests get documented 400/404
-  answers by design. Weakening the spec to make those 2xx would be wrong.
+  answers by design; and once the account's ``maxJobs`` slots are taken (the clock stands still)
+  a valid submit gets the documented 429. Weakening the spec to make those 2xx would be wrong.
 - ``negative_data_rejection``, ``missing_required_header``, ``ignored_auth``,
-  ``unsupported_method``: negative testing is out of scope here (positive mode only); the mock's
-  error answers are replayed message by message in ``test_spec_examples_replay.py``.
+  ``unsupported_method``, ``allow_header_conformance``: they judge negative cases (invalid data,
+  no auth, wrong methods), out of scope here (positive mode only); the mock's error answers are
+  replayed message by message in ``test_spec_examples_replay.py``.
 - ``use_after_free``, ``ensure_resource_availability``, ``object_level_authorization``: stateful
   checks about resources deleted or shared between users; the links here only read and cancel jobs,
   which stay readable after a cancel by design, and tenant isolation is checked in

@@ -272,6 +272,10 @@ ERROR_BUILDERS: dict[str, Builder] = {
     "postButton/404/jobNotFound": lambda r, ex: r.button({
         "jobid": placeholder(ex["error"], r"Unable to locate job (\S+)")[0], "button": "U1"}),
     "postButton/422/moderated": button_moderated,
+    # Discord's own 429 only happens on the real service: reproduced with the prompt-marker fault.
+    "postMemeFace/429/discordThrottled": lambda r, ex: r.meme_face({"prompt": "a cat [mock:discord429]"}),
+    "postButton/429/discordThrottled": lambda r, ex: r.button(
+        {"jobid": r.completed_meme_face(), "button": "🔀", "prompt": "a remix [mock:discord429]"}),
     "postButton/429/maxJobs": button_max_jobs,
     # jobs and jobs/cancel, with and without the trailing slash
     **{f"{op}/400/jobidMissing": (lambda r, ex, op=op: r.send(op)) for op in JOB_OPERATIONS},
@@ -293,10 +297,7 @@ ERROR_BUILDERS: dict[str, Builder] = {
 }
 
 # Discord answering 429 to /interactions needs fault injection, which does not exist yet.
-NOT_YET_TRIGGERABLE = {
-    "postMemeFace/429/discordThrottled",
-    "postButton/429/discordThrottled",
-}
+NOT_YET_TRIGGERABLE: set[str] = set()
 
 
 @pytest.fixture
