@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import struct
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from mock_server.datafiles import load_yaml
-from mock_server.jobs import STATUSES
 from mock_server.resources import fixtures_dir
 
 FIXTURES = fixtures_dir()
 BUTTONS = {"U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4", "ReDo", "🔄", "🔀"}
+# The vendor's job status enum (jobs/cancel page Model).
+STATUSES = {"created", "started", "moderated", "progress", "completed", "failed", "cancelled"}
 MANIFEST = load_yaml(FIXTURES / "videos" / "videos.yaml")
 GRAPH = load_yaml(FIXTURES / "button-graph.yaml")
 SEEDS = load_yaml(FIXTURES / "seed-jobs.yaml")
@@ -67,7 +69,7 @@ def test_faces_are_real_images(name, magic):
 
 
 def test_benchmark_face_is_about_100_kb():
-    assert 75_000 <= (FIXTURES / "faces" / "face-100k.jpg").stat().st_size <= 130_000
+    assert 80_000 <= (FIXTURES / "faces" / "face-100k.jpg").stat().st_size <= 130_000
 
 
 def test_button_graph_uses_documented_buttons_only():
@@ -86,3 +88,22 @@ def test_seed_jobs_are_sound():
     for job in SEEDS:
         assert job["status"] in STATUSES
         assert "discord" not in job and "attachments" not in job
+
+
+def test_seed_jobs_cover_every_parent_state():
+    states = {(job["verb"], job["status"]) for job in SEEDS}
+    assert {("pixverse-create", "completed"), ("pixverse-create_single", "completed"),
+            ("pixverse-animate", "completed"), ("pixverse-create", "failed"),
+            ("pixverse-create", "progress")} <= states
+
+
+@pytest.mark.parametrize("job", SEEDS, ids=[job["jobid"] for job in SEEDS])
+def test_seed_job_buttons_and_timestamp_agree_with_the_mock(job):
+    if job["status"] == "completed":
+        kind = GRAPH["verbs"][job["verb"]]
+        assert job["buttons"] == GRAPH["results"][kind]["buttons"]
+    else:
+        assert "buttons" not in job
+    assert "aspect_ratio" in job or job["verb"] == "pixverse-animate"
+    updated = datetime.fromisoformat(job["updated"].replace("Z", "+00:00"))
+    assert job["timestamp"] == updated.isoformat(timespec="microseconds")
