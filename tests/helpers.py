@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from functools import cache
 from io import BytesIO
@@ -163,3 +166,41 @@ def fresh_mock(config):
     finally:
         runtime.close()
     assert not runtime.errors, f"the mock raised unexpectedly: {runtime.errors!r}"
+
+
+def poll(condition: Callable[[], Any], deadline: float, what: str, interval: float = 0.02) -> Any:
+    """Call ``condition`` until it returns something truthy; fail after ``deadline`` seconds."""
+    end = time.monotonic() + deadline
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > end:
+            pytest.fail(f"timed out after {deadline} s waiting for {what}")
+        time.sleep(interval)
+
+
+def run_forked(target: Callable[..., None], args: tuple[Any, ...], count: int, wait: float) -> list[Any]:
+    """Run ``target(*args, barrier, results)`` in ``count`` forked processes released together.
+
+    Each child puts one report on ``results``; the reports come back in arrival order. Every child
+    is joined (killed if it hangs) and must have exited with code 0.
+    """
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(count, timeout=wait)
+    results = ctx.Queue()
+    children = [ctx.Process(target=target, args=(*args, barrier, results)) for _ in range(count)]
+    try:
+        for child in children:
+            child.start()
+        reports = [results.get(timeout=wait) for _ in children]
+    finally:
+        for child in children:
+            child.join(timeout=wait)
+            if child.is_alive():
+                child.kill()
+                child.join(timeout=wait)
+        results.close()
+        results.join_thread()
+    assert [child.exitcode for child in children] == [0] * count
+    return reports

@@ -9,7 +9,6 @@ and forked children race on one fault rule). Every wait is bounded; the only sle
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import sqlite3
 import threading
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import run_forked
 
 from mock_server.config import MockConfig
 from mock_server.control.state import ControlState
@@ -423,26 +423,10 @@ def test_sqlite_processes_consume_a_rule_exactly_its_remaining_times(tmp_path: P
     state = SqliteControlState(tmp_path / "mock.sqlite")  # opened before the fork (gunicorn --preload)
     state.add_fault(rule("discord429", remaining=10))
     state.add_fault(rule("expired", tenant="t2", remaining=None))
-    ctx = multiprocessing.get_context("fork")
-    barrier = ctx.Barrier(4, timeout=WAIT)
-    results = ctx.Queue()
-    children = [ctx.Process(target=_take_in_child, args=(state, barrier, results)) for _ in range(4)]
-    try:
-        for child in children:
-            child.start()
-        reports = [results.get(timeout=WAIT) for _ in children]
-    finally:
-        for child in children:
-            child.join(timeout=WAIT)
-            if child.is_alive():
-                child.kill()
-                child.join(timeout=WAIT)
-        results.close()
-        results.join_thread()
+    reports = run_forked(_take_in_child, (state,), 4, WAIT)
     try:
         assert [kind for kind, _ in reports] == ["ok"] * 4, reports
         assert sum(taken for _, taken in reports) == 10
-        assert all(child.exitcode == 0 for child in children)
         assert [r.fault for r in state.faults()] == [Fault("expired")]
         assert [e["seq"] for e in state.entries("requests")] == list(range(1, 41))
     finally:

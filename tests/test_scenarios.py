@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 import requests
+from helpers import poll
 
 from contract_tests.server import ThreadedMockServer
 from mock_server import MockConfig
@@ -57,17 +58,6 @@ MODERATED = ("Apologies! Our AI moderator thinks this prompt or images as potent
 BUSY_FIRST = "j1121090000001-u1-c1200000000000000011-bot:pixverse"
 BUSY_SECOND = "j1121090000002-u1-c1200000000000000012-bot:pixverse"
 
-
-def poll(condition: Callable[[], Any], deadline: float, what: str, interval: float = 0.05) -> Any:
-    """Call ``condition`` until it returns something truthy; fail after ``deadline`` seconds."""
-    end = time.monotonic() + deadline
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > end:
-            pytest.fail(f"timed out after {deadline} s waiting for {what}")
-        time.sleep(interval)
 
 
 def epoch(iso: str) -> float:

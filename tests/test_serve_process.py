@@ -22,6 +22,7 @@ from urllib.parse import unquote
 
 import pytest
 import requests
+from helpers import poll
 
 from mock_server.resources import fixtures_dir
 
@@ -45,17 +46,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
-
-def poll(condition: Callable[[], object], deadline: float, what: str, interval: float = 0.02) -> object:
-    """Call ``condition`` until it returns something truthy; fail after ``deadline`` seconds."""
-    end = time.monotonic() + deadline
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > end:
-            pytest.fail(f"timed out after {deadline} s waiting for {what}")
-        time.sleep(interval)
 
 
 class Server:

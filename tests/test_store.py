@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import run_forked
 
 from mock_server.accounts import Account
 from mock_server.jobs import Job
@@ -565,7 +566,7 @@ def test_sqlite_admission_query_searches_the_index(tmp_path: Path) -> None:
     assert not any(p.startswith("SCAN") for p in plan), plan
 
 
-def _admit_in_child(path: str, store: SqliteStore | None, barrier: Any, results: Any, rounds: int) -> None:
+def _admit_in_child(path: str, store: SqliteStore | None, rounds: int, barrier: Any, results: Any) -> None:
     """Child process: wait for every sibling, then admit ``rounds`` times and report the outcome."""
     try:
         own = store if store is not None else SqliteStore(path)
@@ -584,29 +585,11 @@ def _admit_in_child(path: str, store: SqliteStore | None, barrier: Any, results:
 def test_sqlite_processes_admit_exactly_the_limit(tmp_path: Path, inherited: bool) -> None:
     path = tmp_path / "mock.sqlite"
     parent = SqliteStore(path)  # created (and connected) before the fork, like gunicorn --preload
-    ctx = multiprocessing.get_context("fork")
-    barrier = ctx.Barrier(8, timeout=WAIT)
-    results = ctx.Queue()
     shared = parent if inherited else None
-    children = [
-        ctx.Process(target=_admit_in_child, args=(str(path), shared, barrier, results, 8)) for _ in range(8)
-    ]
-    try:
-        for child in children:
-            child.start()
-        reports = [results.get(timeout=WAIT) for _ in children]
-    finally:
-        for child in children:
-            child.join(timeout=WAIT)
-            if child.is_alive():
-                child.kill()
-                child.join(timeout=WAIT)
-        results.close()
-        results.join_thread()
+    reports = run_forked(_admit_in_child, (str(path), shared, 8), 8, WAIT)
     assert [kind for kind, _ in reports] == ["ok"] * 8, reports
     admitted = [jobid for _, outcomes in reports for jobid in outcomes if jobid is not None]
     assert len(admitted) == 3 and len(set(admitted)) == 3
-    assert all(child.exitcode == 0 for child in children)
     try:
         assert sorted(parent.executing("tenant-a", "111", T0)) == sorted(admitted)
         assert parent.job_count() == 3
@@ -813,29 +796,13 @@ def test_sqlite_processes_claim_each_callback_exactly_once(tmp_path: Path, inher
     parent = SqliteStore(path)
     for i in range(50):
         parent.insert_job(callback_job(f"job-{i}", tenant=f"tenant-{i % 3}", ends_at=T0 + i))
-    ctx = multiprocessing.get_context("fork")
-    barrier = ctx.Barrier(4, timeout=WAIT)
-    results = ctx.Queue()
     shared = parent if inherited else None
-    children = [ctx.Process(target=_claim_in_child, args=(str(path), shared, barrier, results)) for _ in range(4)]
-    try:
-        for child in children:
-            child.start()
-        reports = [results.get(timeout=WAIT) for _ in children]
-    finally:
-        for child in children:
-            child.join(timeout=WAIT)
-            if child.is_alive():
-                child.kill()
-                child.join(timeout=WAIT)
-        results.close()
-        results.join_thread()
+    reports = run_forked(_claim_in_child, (str(path), shared), 4, WAIT)
     assert [kind for kind, _ in reports] == ["ok"] * 4, reports
     claimed = [pair for _, mine in reports for pair in mine]
     jobids = [jobid for jobid, _ in claimed]
     assert len(claimed) == 50 and len(set(jobids)) == 50
     assert {stage for _, stage in claimed} == {"final"}
-    assert all(child.exitcode == 0 for child in children)
     try:
         assert claims(parent, T0 + 1000) == []
     finally:
