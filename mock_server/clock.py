@@ -36,7 +36,11 @@ class ClockCell(Protocol):
 
     def get_clock(self) -> float | None: ...
 
-    def set_clock(self, value: float) -> None: ...
+    def set_clock(self, value: float) -> None:
+        """Store ``value``, unless the reading is already later (a clock never moves backwards)."""
+
+    def advance_clock(self, seconds: float) -> float:
+        """Add ``seconds`` to the reading in one atomic step; returns the new reading."""
 
 
 class ManualClock:
@@ -56,10 +60,7 @@ class ManualClock:
         """Move time forward by ``seconds`` (never backwards) and return the new reading."""
         if seconds < 0:
             raise ValueError("the clock never moves backwards")
-        with self._lock:
-            value = self.now() + seconds
-            self._cell.set_clock(value)
-            return value
+        return self._cell.advance_clock(seconds)
 
     def set(self, value: float) -> float:
         """Jump to ``value`` epoch seconds; it must not be earlier than now."""

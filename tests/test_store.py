@@ -375,6 +375,27 @@ def test_clock_get_set_and_reset_keeps_it(store: Store) -> None:
     assert store.get_clock() == T0 + 12.5
 
 
+def test_clock_never_moves_backwards(store: Store) -> None:
+    store.set_clock(T0 + 10)
+    store.set_clock(T0)
+    assert store.get_clock() == T0 + 10
+
+
+def test_clock_advances_from_many_threads_all_count(store: Store, tmp_path: Path) -> None:
+    store.set_clock(T0)
+    others = [store] if isinstance(store, MemoryStore) else [SqliteStore(tmp_path / "mock.sqlite") for _ in range(3)]
+    barrier = threading.Barrier(8, timeout=WAIT)
+
+    def advance(index: int) -> None:
+        barrier.wait()
+        for _ in range(25):
+            others[index % len(others)].advance_clock(0.5)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(advance, range(8)))
+    assert store.get_clock() == T0 + 8 * 25 * 0.5
+
+
 # --- callbacks --------------------------------------------------------------------------------
 
 REPLY_URL = "https://hooks.example/pixverse?ref=ü"

@@ -73,7 +73,11 @@ class Store(Protocol):
 
     def get_clock(self) -> float | None: ...
 
-    def set_clock(self, value: float) -> None: ...
+    def set_clock(self, value: float) -> None:
+        """Store the manual clock's reading, unless it is already later."""
+
+    def advance_clock(self, seconds: float) -> float:
+        """Add to the manual clock's reading atomically; returns the new reading."""
 
     def reset(self, tenant: str | None = None) -> None:
         """Forget every tenant, or one tenant only (the manual clock's reading stays)."""

@@ -154,7 +154,13 @@ class MemoryStore:
         return self._clock
 
     def set_clock(self, value: float) -> None:
-        self._clock = value
+        with self._lock:
+            self._clock = value if self._clock is None else max(self._clock, value)
+
+    def advance_clock(self, seconds: float) -> float:
+        with self._lock:
+            self._clock = (self._clock or 0.0) + seconds
+            return self._clock
 
     def reset(self, tenant: str | None = None) -> None:
         with self._lock:

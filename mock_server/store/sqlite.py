@@ -381,9 +381,18 @@ class SqliteStore:
     def set_clock(self, value: float) -> None:
         self._connection().execute(
             "INSERT INTO meta (key, value) VALUES ('clock', ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            " ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
             (float(value),),
         )
+
+    def advance_clock(self, seconds: float) -> float:
+        """One statement, so two worker processes advancing at once both count."""
+        row = self._connection().execute(
+            "INSERT INTO meta (key, value) VALUES ('clock', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = value + ? RETURNING value",
+            (float(seconds), float(seconds)),
+        ).fetchone()
+        return float(row[0])
 
     def close(self) -> None:
         """Close this thread's connection (the next call on this thread opens a new one)."""
