@@ -5,8 +5,8 @@ baseline's bodies from the mock itself), sends bounded load to 127.0.0.1 only, s
 it started by PID, prints the tables and writes them into ``bench/RESULTS.md`` (between the
 generated-section markers; the analysis written around them is kept).
 
-    python -m bench                   # the default run (~10 min on 2 cores)
-    python -m bench --quick           # ~3 min: 1 round, short runs, scale up to 100,000 jobs
+    python -m bench                   # the default run (~7 min on 2 cores)
+    python -m bench --quick           # 2-3 min: 1 round, short runs, scale up to 100,000 jobs
     python -m bench --rounds 5 --duration 8
     python -m bench --only mock,flask,prism        # these HTTP rows (and no in-process section)
     python -m bench --only scale,lifecycle         # these sections only
@@ -42,7 +42,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--rounds", type=int, help="rounds per HTTP workload (default 3; quick 1)")
     ap.add_argument("--duration", type=int, help="wrk seconds per row, workload and round (default 4; quick 2)")
     ap.add_argument("--warmup", type=int, help="wrk warm-up seconds per row and workload (default 2; quick 1)")
-    ap.add_argument("--jvm-warmup", type=int, help="extra warm-up for WireMock's first workload (default 15; quick 5)")
+    ap.add_argument("--jit-warmup", type=int,
+                    help="extra warm-up for the first workload of WireMock and Prism (JITs; default 15; quick 5)")
     ap.add_argument("--startup-reps", type=int, help="starts per row for the startup figure (default 3; quick 1)")
     ap.add_argument("--only", default="", help="comma list of rows (" + ", ".join(http_load.ROWS) + ") and/or "
                     "sections (" + ", ".join(SECTIONS) + "); rows alone mean the HTTP sections only")
@@ -77,7 +78,7 @@ def options(a: argparse.Namespace) -> SimpleNamespace:
     return SimpleNamespace(
         quick=quick, rows=rows, sections=sections,
         rounds=pick(a.rounds, 3, 1), duration=pick(a.duration, 4, 2), warmup=pick(a.warmup, 2, 1),
-        jvm_warmup=pick(a.jvm_warmup, 15, 5), startup_reps=pick(a.startup_reps, 3, 1),
+        jit_warmup=pick(a.jit_warmup, 15, 5), startup_reps=pick(a.startup_reps, 3, 1),
         workloads=[w for w in a.workloads.split(",") if w] if "load" in sections else [],
         threads=2, conns=16, retry_imbalanced=1, pause=0.5, start_timeout=90.0, reset_reps=pick(None, 200, 50),
         lifecycle_reps=pick(None, 20, 5), examples=pick(a.examples, 100, 20),

@@ -10,7 +10,8 @@ anchors' ``Server``; rows run one at a time, in alternating order from round to 
 - ``mix``: 1 meme_face submit to 10 polls of jobs submitted earlier in the same run;
 - mock rows only: ``POST /__mock/reset`` latency, stored job count, RSS after the load.
 
-Each workload: a short ``wrk`` warm-up, then ``wrk -t2 -c16 -dD --latency``. Submits carry one of
+Each workload: a short ``wrk`` warm-up (longer the first time for WireMock and Prism, whose JITs
+need it), then ``wrk -t2 -c16 -dD --latency``. Submits carry one of
 ``TOKENS`` API tokens in turn (each token is a tenant with ``maxJobs`` 10, so a stateful mock does
 not answer 429 to the load itself) and the token again as ``replyRef``, which the mix reads back
 from the answer to poll the job with the right token.
@@ -355,8 +356,8 @@ def run_load(anchor: Any, rows: list[Any], ctx: dict[str, Any], opts: SimpleName
         live = [row for row in rows if row.name in urls]
         for index, workload in enumerate(opts.workloads):
             script = str(ctx["scripts"][workload])
-            for row in live:  # warm-up (the JVM needs longer the first time)
-                warm = opts.warmup + (opts.jvm_warmup if row.kind == "wiremock" and index == 0 else 0)
+            for row in live:  # warm-up (the JIT of the JVM and of Node needs longer, the first time)
+                warm = opts.warmup + (opts.jit_warmup if row.kind in ("wiremock", "prism") and index == 0 else 0)
                 if warm > 0:
                     anchor.run_wrk(opts, script, urls[row.name][workload], warm)
             for rnd in range(opts.rounds):
