@@ -171,7 +171,6 @@ def _job_like(template: Any, i: int, tenant: str) -> Any:
               for key, value in template.record.items()}
     record["messageId"] = message_id
     extra = dict(template.extra)
-    extra["started_content"] = template.extra["started_content"].replace(template.record["messageId"], message_id)
     return dataclasses.replace(template, tenant=tenant, jobid=jobid, created=created, progress_at=created + 1,
                                ends_at=created + 3, record=record, extra=extra)
 

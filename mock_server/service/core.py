@@ -16,7 +16,6 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
-from mock_server import content
 from mock_server import messages
 from mock_server.accounts import Account
 from mock_server.accounts import digest
@@ -210,11 +209,10 @@ class PixverseService:
         def build(candidate: Candidate, sequence: int) -> Job:
             job = self._new_job(tenant, "pixverse-meme_face", candidate, sequence, common, moderated, now, plan)
             job.result = self.graph.result_of_verb(job.verb)
-            image_url = (f"https://cdn.discordapp.com/ephemeral-attachments/{candidate.account.server}/"
-                         f"{job.record['messageId']}/{request.face.filename or 'blob'}")
             job.record = {"face": {"size": request.face.size, "type": request.face.content_type},
                           **params, **job.record}
-            job.extra["started_content"] = content.meme_face_started(job.user_id, image_url, params)
+            if request.face.filename:
+                job.extra["face_filename"] = request.face.filename
             return job
 
         return self._admit(tenant, candidates, build, moderated, now, base_url)
@@ -259,7 +257,6 @@ class PixverseService:
                              "parentJobId": parent.jobid})
             job.record = {**echo, **job.record}
             job.extra["params"] = params
-            job.extra["started_content"] = content.button_started(job.user_id, params)
             return job
 
         return self._admit(tenant, [Candidate(account, limit)], build, moderated, now, base_url)

@@ -35,7 +35,7 @@ class JobRenderer:
         view.update(job.record)
         params = job.extra.get("params") or job.record
         if status == "started":
-            view["content"] = job.extra.get("started_content") or content.finished(job.user_id, params)
+            view["content"] = _started_content(job, params)
         elif status == "progress":
             view["content"] = content.progress(job.user_id, params, _percent(job, now))
         else:
@@ -112,3 +112,14 @@ def discord_timestamp(epoch: float) -> str:
     """``2023-09-09T02:04:51.926000+00:00``, as :func:`mock_server.clock.discord_timestamp`."""
     parts = _second_and_millis(epoch)
     return clock.discord_timestamp(epoch) if parts is None else f"{parts[0]}.{parts[1]:03d}000+00:00"
+
+
+def _started_content(job: Job, params: Any) -> str:
+    """The bot's first message: derived from the job, not stored with it."""
+    if job.verb == "pixverse-meme_face":
+        image_url = (f"https://cdn.discordapp.com/ephemeral-attachments/{job.record.get('server')}/"
+                     f"{job.record.get('messageId')}/{job.extra.get('face_filename', 'blob')}")
+        return content.meme_face_started(job.user_id, image_url, params)
+    if job.verb == "pixverse-button":
+        return content.button_started(job.user_id, params)
+    return content.finished(job.user_id, params)
