@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from typing import ClassVar
 
 import requests
 
@@ -36,6 +37,9 @@ class ReferenceClient:
     (real time passes at least as fast), whoever asks for it. A job seen in a final status is never
     polled again: its last answer is kept and given back.
     """
+
+    retried_statuses: ClassVar[frozenset[int]] = frozenset({429})
+    """Answers worth the same request again after ``retry_wait``: only the two 429s."""
 
     def __init__(self, base_url: str, token: str, sleep: Sleep = time.sleep, *, poll_interval: float = 10.0,
                  retry_wait: float = 10.0, max_retries: int = 30, max_polls: int = 200, max_jobs: int = 10,
@@ -117,7 +121,7 @@ class ReferenceClient:
             try:
                 job = self._call("POST", endpoint, **body)
             except ApiCallError as error:
-                if error.code != 429 or attempt == self.max_retries:
+                if error.code not in self.retried_statuses or attempt == self.max_retries:
                     raise
                 self._sleep(self.retry_wait)
                 continue

@@ -260,21 +260,7 @@ class RetriesRejected400(BrokenClient):
     """A generic retry policy (400, 408, 429, 5xx, after 10 s): re-sends a request the API rejected as invalid."""
 
     expected = "no_retry_of_rejected_request"
-    RETRIED: ClassVar[frozenset[int]] = frozenset({400, 408, 429, 500, 502, 503, 504})
-
-    def _submit(self, endpoint: str, limit: int, **body: Any) -> dict[str, Any]:
-        for attempt in range(4):
-            self._wait_for_room(limit)
-            try:
-                job = self._call("POST", endpoint, **body)
-            except Exception as error:
-                if getattr(error, "code", None) not in self.RETRIED or attempt == 3:
-                    raise
-                self._sleep(self.retry_wait)
-                continue
-            self._track(job)
-            return job
-        raise AssertionError("unreachable")
+    retried_statuses: ClassVar[frozenset[int]] = frozenset({400, 408, 429, 500, 502, 503, 504})
 
 
 ZOO: tuple[type[BrokenClient], ...] = (
