@@ -7,6 +7,9 @@ Fixtures (override the ``*_config`` / ``*_token`` ones in your conftest):
 - ``pixverse_mock_server`` (session): the running :class:`~contract_tests.server.ThreadedMockServer`.
 - ``pixverse_mock`` (function): a :class:`~contract_tests.handle.MockHandle` on a freshly reset mock;
   any unexpected error inside the mock during the test is raised again at teardown.
+
+It also registers the hypothesis profile ``pixverse-ci`` (100 examples, derandomized: the same run
+every time).
 """
 
 from __future__ import annotations
@@ -15,10 +18,14 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from contract_tests.handle import MockHandle
 from contract_tests.server import ThreadedMockServer
 from mock_server import MockConfig
+
+# A deterministic profile for CI: ``pytest --hypothesis-profile=pixverse-ci``.
+settings.register_profile("pixverse-ci", max_examples=100, deadline=None, derandomize=True, database=None)
 
 
 @pytest.fixture(scope="session")
