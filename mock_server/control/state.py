@@ -15,6 +15,7 @@ from typing import Any
 from typing import Protocol
 
 from mock_server.faults import Fault
+from mock_server.store.release import release_later
 
 JOURNAL_KINDS = ("requests", "callbacks")
 DEFAULT_JOURNAL_LIMIT = 50_000
@@ -181,8 +182,8 @@ class MemoryControlState:
 
     def clear(self, tenant: str | None = None) -> None:
         with self._changed:
-            for journal in self._journals.values():
+            for kind, journal in self._journals.items():
                 kept = [] if tenant is None else [e for e in journal if e.get("tenant") != tenant]
-                journal.clear()
-                journal.extend(kept)
+                self._journals[kind] = deque(kept, maxlen=journal.maxlen)
+                release_later(journal)
             self.clear_faults(tenant)

@@ -16,6 +16,7 @@ from mock_server.jobs import Job
 from mock_server.store.base import Candidate
 from mock_server.store.base import JobBuilder
 from mock_server.store.base import Rejected
+from mock_server.store.release import release_later
 
 
 @dataclass
@@ -165,10 +166,13 @@ class MemoryStore:
     def reset(self, tenant: str | None = None) -> None:
         with self._lock:
             if tenant is None:
-                self._tenants.clear()
-                self._callbacks.clear()
+                old_tenants, old_callbacks = self._tenants, self._callbacks
+                self._tenants, self._callbacks = {}, []
+                release_later(old_tenants, old_callbacks, deep=True)
             else:
-                self._tenants.pop(tenant, None)
+                dropped = self._tenants.pop(tenant, None)
+                if dropped is not None:
+                    release_later({tenant: dropped}, deep=True)
 
     def close(self) -> None:
         """Nothing to release."""
