@@ -7,6 +7,7 @@ stored, so it can never leak into a response, a journal or a log line.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,3 +66,26 @@ class Account:
     @property
     def user_id(self) -> str:
         return discord_user_id(self.discord_digest)
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """API tokens kept as digests (to check) and masked (to show); never in full."""
+
+    digests: frozenset[str] = frozenset()
+    shown: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, tokens: Iterable[str]) -> TokenSet:
+        tokens = [str(t) for t in tokens]
+        return cls(frozenset(digest(t) for t in tokens), tuple(sorted(mask_secret(t) for t in tokens)))
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> TokenSet:
+        return cls(frozenset(data["digests"]), tuple(data["shown"]))
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {"digests": sorted(self.digests), "shown": list(self.shown)}
+
+    def masked(self) -> list[str]:
+        return list(self.shown)

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from mock_server.accounts import Account
+from mock_server.accounts import TokenSet
 from mock_server.accounts import digest
 from mock_server.buttons import ButtonGraph
 from mock_server.clock import PROFILES
@@ -145,8 +146,6 @@ class ControlOperations:
 
     def set_tokens(self, *, accepted: Iterable[str] | None = None, expired: Iterable[str] | None = None) -> None:
         """Which API tokens are accepted (empty: any) and which are expired (402)."""
-        from mock_server.service.core import TokenSet
-
         patch: dict[str, Any] = {}
         if accepted is not None:
             patch["accepted_tokens"] = TokenSet.of(accepted).to_mapping()

@@ -1,4 +1,4 @@
-"""Around every vendor request: take a queued or header fault, and record the request in the journal.
+"""Record every vendor request in the request journal (faults are taken in ``http/vendor.py``).
 
 Secrets never reach the journal: the API token is kept masked (``abc…secured…xyz``) beside the
 tenant digest, and a ``discord`` field is masked the same way.
@@ -17,12 +17,8 @@ from flask import request
 
 from mock_server.accounts import digest
 from mock_server.accounts import mask_secret
-from mock_server.errors import BadRequest
-from mock_server.faults import FaultError
-from mock_server.faults import parse_fault
-from mock_server.service.views import iso_millis  # the same text as clock.iso_millis, faster
+from mock_server.clock import iso_millis
 
-FAULT_HEADER = "X-Mock-Fault"
 MAX_FIELD_CHARS = 4096
 
 OPERATIONS = {
@@ -55,26 +51,6 @@ def _caller(req: Any, state: Any) -> tuple[str | None, str | None]:
         token = token.strip() or None if scheme.lower() == "bearer" else None
         caller = state.journal_caller = (token, digest(token) if token else None)
     return caller
-
-
-def take_faults(runtime: Any, operation: str, tenant: str) -> None:
-    """After authentication: the header's and the queue's fault for this request.
-
-    A fault that answers by itself (429, 401, 402, 5xx, drop) is raised here, a delay is served
-    here; one that shapes the job (moderated, fail) is left in ``g.faults`` for the service.
-    """
-    header = request.headers.get(FAULT_HEADER)
-    if header:
-        try:
-            g.faults.append(parse_fault(header))
-        except FaultError as exc:
-            raise BadRequest(f"{FAULT_HEADER}: {exc}") from None
-    queued = runtime.control.take_fault(operation, tenant, runtime.draw)
-    if queued is not None:
-        g.faults.append(queued)
-    for fault in g.faults:
-        if not fault.shapes_job:
-            runtime.service.raise_fault(fault, tenant)
 
 
 def register_journaling(app: Flask) -> None:

@@ -11,12 +11,15 @@ from flask import g
 from flask import jsonify
 from flask import request
 
+from mock_server.errors import BadRequest
+from mock_server.faults import FaultError
+from mock_server.faults import parse_fault
 from mock_server.http.inputs import request_input
 from mock_server.http.journaling import operation_of_request
-from mock_server.http.journaling import take_faults
 from mock_server.service.core import PixverseService
 
 vendor = Blueprint("vendor", __name__, url_prefix="/v1/pixverse")
+FAULT_HEADER = "X-Mock-Fault"
 _HOST_URLS: dict[tuple[str, str], str] = {}
 """``request.host_url`` by scheme and host: werkzeug rebuilds it (IRI decoding included) per request."""
 
@@ -43,6 +46,26 @@ def _answer(body: dict[str, Any]) -> Response:
     response = jsonify(body)
     g.vendor_answer = (body, response)
     return response
+
+
+def take_faults(runtime: Any, operation: str, tenant: str) -> None:
+    """After authentication: the header's and the queue's fault for this request.
+
+    A fault that answers by itself (429, 401, 402, 5xx, drop) is raised here, a delay is served
+    here; one that shapes the job (moderated, fail) is left in ``g.faults`` for the service.
+    """
+    header = request.headers.get(FAULT_HEADER)
+    if header:
+        try:
+            g.faults.append(parse_fault(header))
+        except FaultError as exc:
+            raise BadRequest(f"{FAULT_HEADER}: {exc}") from None
+    queued = runtime.control.take_fault(operation, tenant, runtime.draw)
+    if queued is not None:
+        g.faults.append(queued)
+    for fault in g.faults:
+        if not fault.shapes_job:
+            runtime.service.raise_fault(fault, tenant)
 
 
 @vendor.before_request

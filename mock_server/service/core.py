@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -18,6 +17,7 @@ from typing import Any
 
 from mock_server import messages
 from mock_server.accounts import Account
+from mock_server.accounts import TokenSet
 from mock_server.accounts import digest
 from mock_server.accounts import mask_secret
 from mock_server.buttons import ButtonGraph
@@ -51,29 +51,6 @@ from mock_server.store.base import Rejected
 from mock_server.store.base import Store
 
 _DISCORD_EPOCH_MS = 1420070400000
-
-
-@dataclass(frozen=True)
-class TokenSet:
-    """API tokens kept as digests (to check) and masked (to show); never in full."""
-
-    digests: frozenset[str] = frozenset()
-    shown: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, tokens: Iterable[str]) -> TokenSet:
-        tokens = [str(t) for t in tokens]
-        return cls(frozenset(digest(t) for t in tokens), tuple(sorted(mask_secret(t) for t in tokens)))
-
-    @classmethod
-    def from_mapping(cls, data: dict[str, Any]) -> TokenSet:
-        return cls(frozenset(data["digests"]), tuple(data["shown"]))
-
-    def to_mapping(self) -> dict[str, Any]:
-        return {"digests": sorted(self.digests), "shown": list(self.shown)}
-
-    def masked(self) -> list[str]:
-        return list(self.shown)
 
 
 @dataclass

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import math
-import time
 from typing import Any
 
-from mock_server import clock
 from mock_server import content
 from mock_server import messages
 from mock_server.buttons import ButtonGraph
+from mock_server.clock import discord_timestamp
+from mock_server.clock import iso_millis
 from mock_server.jobs import Job
 from mock_server.media import MediaLibrary
 
@@ -78,40 +77,6 @@ def _percent(job: Job, now: float) -> int:
     span = job.ends_at - job.created
     done = (now - job.created) / span if span > 0 else 1.0
     return max(1, min(99, int(done * 100)))
-
-
-# The same text as mock_server.clock's formatters, without a datetime and strftime per call: those were
-# a third of a render. The "YYYY-MM-DDTHH:MM:SS" part is kept per whole second (bounded).
-_SECONDS: dict[int, str] = {}
-_LAST_EPOCH = 253402300800  # 10000-01-01: beyond it (and before 1970) the clock's formatters answer
-
-
-def _second_and_millis(epoch: float) -> tuple[str, int] | None:
-    moment = round(epoch, 3)
-    if not 0 <= moment < _LAST_EPOCH:
-        return None
-    second = math.floor(moment)
-    micros = round((moment - second) * 1e6)  # half to even, as datetime.fromtimestamp rounds
-    if micros >= 1_000_000:
-        second, micros = second + 1, micros - 1_000_000
-    text = _SECONDS.get(second)
-    if text is None:
-        if len(_SECONDS) >= 4096:
-            _SECONDS.clear()
-        text = _SECONDS[second] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    return text, micros // 1000
-
-
-def iso_millis(epoch: float) -> str:
-    """``YYYY-MM-DDTHH:mm:ss.sssZ``, as :func:`mock_server.clock.iso_millis`."""
-    parts = _second_and_millis(epoch)
-    return clock.iso_millis(epoch) if parts is None else f"{parts[0]}.{parts[1]:03d}Z"
-
-
-def discord_timestamp(epoch: float) -> str:
-    """``2023-09-09T02:04:51.926000+00:00``, as :func:`mock_server.clock.discord_timestamp`."""
-    parts = _second_and_millis(epoch)
-    return clock.discord_timestamp(epoch) if parts is None else f"{parts[0]}.{parts[1]:03d}000+00:00"
 
 
 def _started_content(job: Job, params: Any) -> str:
