@@ -11,6 +11,7 @@ from flask import g
 from flask import jsonify
 from flask import request
 
+from mock_server import messages
 from mock_server.errors import BadRequest
 from mock_server.faults import FaultError
 from mock_server.faults import parse_fault
@@ -57,9 +58,12 @@ def take_faults(runtime: Any, operation: str, tenant: str) -> None:
     header = request.headers.get(FAULT_HEADER)
     if header:
         try:
-            g.faults.append(parse_fault(header))
+            fault = parse_fault(header)
         except FaultError as exc:
             raise BadRequest(f"{FAULT_HEADER}: {exc}") from None
+        if fault.shapes_job and operation not in ("meme_face", "button"):
+            raise BadRequest(messages.FAULT_NEEDS_SUBMIT.format(fault=fault.kind))
+        g.faults.append(fault)
     queued = runtime.control.take_fault(operation, tenant, runtime.draw)
     if queued is not None:
         g.faults.append(queued)

@@ -300,8 +300,6 @@ class PixverseService:
             executing = [j for a in accounts for j in self.store.executing(tenant or "", a.channel, now)]
             limit = max((a.max_jobs for a in accounts), default=messages.DEFAULT_MAX_JOBS)
             raise MaxJobsExecuting(limit, executing)
-        elif fault.kind == "moderated":
-            raise BadRequest(messages.FAULT_NEEDS_SUBMIT.format(fault=fault.kind))
 
     def _new_job(self, tenant: str, verb: str, candidate: Candidate, sequence: int, common: Common,
                  moderated: bool, now: float, plan: JobPlan) -> Job:
