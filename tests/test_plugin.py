@@ -85,11 +85,9 @@ def test_plugin_is_declared_as_a_pytest11_entry_point() -> None:
     assert project["project"]["entry-points"]["pytest11"] == {"pixverse_mock": PLUGIN}
 
 
-def test_installed_entry_point_loads_the_plugin(pytester: pytest.Pytester) -> None:
-    if not _installed():
-        pytest.skip("the installed metadata predates the pytest11 entry point: run `pip install -e .` again")
-    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        pytest.skip("plugin autoloading is disabled")
+def test_installed_entry_point_loads_the_plugin(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _installed(), "the installed metadata lacks the pytest11 entry point: run `pip install -e .` again"
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
     pytester.makepyfile(test_fixture="def test_it(pixverse_mock):\n    assert pixverse_mock.base_url\n")
     pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
