@@ -1,17 +1,17 @@
 # Two commands on a fresh machine (Python 3.11, Node, make):
 #   make serve   set everything up, start the mock on 127.0.0.1:8080
-#   make test    set everything up, run the whole test suite
+#   make test    set everything up (as root: the Debian packages in tools/system-packages.txt), run the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint setup bench clean
+.PHONY: serve test lint setup system-packages bench clean
 
 serve: setup
 	$(BIN)/pixverse-mock serve
 
-test: setup
+test: system-packages setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -19,6 +19,9 @@ lint: setup
 	$(BIN)/ruff check .
 
 setup: $(VENV)/.installed node_modules/.installed
+
+system-packages:
+	@tools/install-system-packages.sh
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
