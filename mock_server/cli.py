@@ -67,7 +67,7 @@ def _option(*decls: str, **kwargs: object):
          help="Processes with sqlite; with memory, one process with 4 threads per worker.  [default: 1]")
 @click.pass_context
 def serve(ctx: click.Context, config_file: str | None, scenario: str | None, **options: object) -> None:
-    """Start the mock server (gunicorn, gthread workers).
+    """Start the mock server (granian; see bench/RESULTS.md for why).
 
     Precedence: flag > PIXVERSE_MOCK_* environment variable > --scenario > --config file > default.
     """

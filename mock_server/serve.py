@@ -1,28 +1,60 @@
-"""Run the mock under gunicorn (gthread workers), the production server chosen by measurement.
+"""Run the mock under granian (Rust, RSGI), the production server chosen by measurement (``bench/RESULTS.md``).
+
+This is the only module that knows the server. granian reads every request, body included, on its
+async runtime; only a complete request reaches Python, where :class:`WsgiBridge` hands it to the
+Flask app on a pool of ``4`` threads per process. So a client that stalls mid-headers or mid-body,
+or an idle keep-alive connection, holds no thread: it waits on the runtime until it is done or
+timed out (:data:`HEADER_READ_TIMEOUT`, :data:`BODY_READ_TIMEOUT`).
 
 With the memory store all state lives in one process, so ``workers=N`` becomes one process with
-``4*N`` threads; with ``sqlite:PATH`` it means N processes of 4 threads, each opening its own
-connections after the fork (the app is built in :meth:`MockApplication.load`, in the worker).
+``4*N`` threads; with ``sqlite:PATH`` it means N processes of 4 threads, each building its own app
+(and opening its own connections) after the fork.
+
+Protocol errors and limits, every one answered in the vendor envelope ``{"error", "code"}`` except
+where granian (hyper) answers by itself, before Python sees the request:
+
+=========================================  ==========================================================
+URI over :data:`MAX_URI_BYTES`             414 envelope (here)
+request head over :data:`MAX_HEADER_BYTES` 431 envelope (here)
+body not complete in BODY_READ_TIMEOUT s   408 envelope (here), connection closed
+body over ``max_upload_bytes``             413 envelope (the app's handler; the body is not read)
+head over :data:`HTTP1_BUFFER_BYTES`       431 or 414, empty body (hyper, by itself)
+malformed request line or header           400, empty body (hyper, by itself)
+head not complete in HEADER_READ_TIMEOUT   connection closed, no answer (hyper, by itself)
+=========================================  ==========================================================
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import json
+import os
+import socket
+import stat
 import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from io import BytesIO
 from typing import Any
-
-from gunicorn.app.base import BaseApplication
-from gunicorn.glogging import Logger
+from urllib.parse import quote
 
 from mock_server.config import MockConfig
 from mock_server.scenarios import Scenario
 
 THREADS_PER_WORKER = 4
-GRACEFUL_TIMEOUT = 3
-# time, method, path with query, status, response bytes, duration in ms. Never a request header:
-# the Authorization header carries the caller's token.
-ACCESS_LOG_FORMAT = '%(t)s "%(m)s %({raw_uri}e)s" %(s)s %(B)s %(M)sms'
+HEADER_READ_TIMEOUT = 10.0
+"""Seconds a client has to send a request's head (hyper closes the connection after it)."""
+BODY_READ_TIMEOUT = 10.0
+"""Seconds a client has to send a request's body once the head is in (408 after it)."""
+MAX_URI_BYTES = 8190
+MAX_HEADER_BYTES = 16384
+HTTP1_BUFFER_BYTES = 65536
+STOP_TIMEOUT = 3.0
+"""Seconds a process has to finish in-flight requests and deliver due callbacks on SIGINT/SIGTERM."""
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -43,101 +75,250 @@ def bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
 
-def gunicorn_options(config: MockConfig) -> dict[str, Any]:
-    shape = layout(config)
+# ------------------------------------------------------------------------------ the access log
+def access_line(method: str, uri: str, status: int, length: int | None, millis: int) -> str:
+    """The one access-log line of a request: time, method, path with query, status, bytes, ms.
+
+    Never a request header: the Authorization header carries the caller's token. A dropped
+    connection (``drop`` fault) is logged with nginx's 444 ("closed with no answer").
+    """
+    stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z")
+    return f'[{stamp}] "{method} {uri}" {status} {"-" if length is None else length} {millis}ms'
+
+
+# ------------------------------------------------------------------------- the RSGI -> WSGI bridge
+def envelope(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    body = json.dumps({"error": message, "code": status}, separators=(",", ":")).encode()
+    return status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body
+
+
+class Dropped(Exception):
+    """The app answered a ``drop`` fault: close the connection with no answer."""
+
+
+def shutdown_client(server: str, client: str) -> bool:
+    """Shut the connection ``client`` -> ``server`` down (both ``host:port``) from inside this process.
+
+    granian does not hand the socket to Python; the process's own file descriptors do. ``dup`` keeps
+    the runtime's descriptor valid; ``shutdown`` ends the connection for both.
+    """
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return False
+    for name in names:
+        try:
+            if not stat.S_ISSOCK(os.fstat(int(name)).st_mode):
+                continue
+            sock = socket.socket(fileno=os.dup(int(name)))
+        except OSError:
+            continue
+        with sock:
+            try:
+                if _addr(sock.getpeername()) == client and _addr(sock.getsockname()) == server:
+                    sock.shutdown(socket.SHUT_RDWR)
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def _addr(address: Any) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return bind_address(address[0], address[1])
+    return str(address)
+
+
+class WsgiBridge:
+    """An RSGI application that runs a WSGI app on a thread pool once the request is complete.
+
+    It also writes the access log (:func:`access_line`), answers the limits of the module docstring
+    in the vendor envelope, and turns the app's ``drop`` answer into a closed connection.
+    """
+
+    def __init__(self, app: WsgiApp, threads: int, max_body: int, on_close: Callable[[], None] | None = None,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.app = app
+        self.threads = threads
+        self.max_body = max_body
+        self.on_close = on_close
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.pool: ThreadPoolExecutor | None = None
+        self.base_environ: dict[str, Any] = {
+            "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
+            "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.input_terminated": True,
+            "SERVER_SOFTWARE": "pixverse-mock",
+        }
+
+    def __rsgi_init__(self, _loop: Any) -> None:
+        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="pixverse-mock-request")
+
+    def __rsgi_del__(self, _loop: Any) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        if self.on_close is not None:
+            self.on_close()
+
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        if scope.proto != "http":
+            return
+        started = time.perf_counter()
+        query = scope.query_string
+        uri = quote(scope.path, safe="/;:@&=+$,!~*'()%") + ("?" + query if query else "")
+        try:
+            status, headers, body = await self.answer(scope, proto, uri)
+        except Dropped:
+            if shutdown_client(scope.server, scope.client):
+                status, length = 444, None
+                proto.response_empty(500, [("Connection", "close")])
+            else:
+                status, headers, body = envelope(500, "Internal mock error: the connection could not be dropped")
+                proto.response_bytes(status, headers, body)
+                length = len(body)
+        else:
+            proto.response_bytes(status, headers, body)
+            length = len(body)
+        self.log(access_line(scope.method, uri, status, length, int((time.perf_counter() - started) * 1000)))
+
+    async def answer(self, scope: Any, proto: Any, uri: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        if len(uri) > MAX_URI_BYTES:
+            return envelope(414, f"Request URI longer than {MAX_URI_BYTES} bytes")
+        environ = dict(self.base_environ)
+        head = 0
+        for name, value in scope.headers.items():
+            head += len(name) + len(value) + 4
+            key = name.upper().replace("-", "_")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = "HTTP_" + key
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+        if head > MAX_HEADER_BYTES:
+            return envelope(431, f"Request headers larger than {MAX_HEADER_BYTES} bytes")
+        body = b""
+        declared = environ.get("CONTENT_LENGTH")
+        too_large = declared is not None and declared.isdigit() and int(declared) > self.max_body
+        if scope.method not in ("GET", "HEAD") and not too_large:  # the app answers 413 without the body
+            try:
+                body = await asyncio.wait_for(proto(), BODY_READ_TIMEOUT)
+            except TimeoutError:
+                status, headers, payload = envelope(
+                    408, f"Request body not received within {BODY_READ_TIMEOUT:g} s")
+                return status, [*headers, ("Connection", "close")], payload
+        host, _, port = scope.server.rpartition(":")
+        environ.update({
+            "REQUEST_METHOD": scope.method, "PATH_INFO": scope.path.encode("utf-8").decode("latin-1"),
+            "QUERY_STRING": query_text(scope.query_string), "RAW_URI": uri,
+            "SERVER_NAME": host.strip("[]"), "SERVER_PORT": port, "REMOTE_ADDR": scope.client.rpartition(":")[0],
+            "SERVER_PROTOCOL": f"HTTP/{scope.http_version}", "wsgi.url_scheme": scope.scheme,
+            "wsgi.input": BytesIO(body),
+        })
+        if body and "CONTENT_LENGTH" not in environ:
+            environ["CONTENT_LENGTH"] = str(len(body))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, self.call_app, environ)
+
+    def call_app(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
+            started[:] = [int(status[:3]), headers]
+            return lambda data: None
+
+        try:
+            chunks = self.app(environ, start_response)
+        except ConnectionAbortedError as exc:  # mock_server.http.drop: no socket here, the bridge drops
+            raise Dropped() from exc
+        try:
+            body = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        return started[0], started[1], body
+
+
+def query_text(query: str) -> str:
+    return query.encode("utf-8").decode("latin-1") if not query.isascii() else query
+
+
+# -------------------------------------------------------------------------------- the process
+class PortInUse(Exception):
+    """The address is taken by another process (a second mock, or anything else)."""
+
+
+def reserve(host: str, port: int) -> socket.socket:
+    """Bind ``host:port`` exclusively, then let only this server's own processes share it.
+
+    granian's workers bind with SO_REUSEPORT, so a second server would silently split the traffic
+    with the first; this bind, made without it, fails instead. Keeping the socket (never listening,
+    so it takes no connections) reserves the port, and ``port=0`` picks the real one here.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    except OSError as exc:
+        sock.close()
+        raise PortInUse(f"cannot listen on {bind_address(host, port)}: {exc.strerror or exc}") from exc
+    return sock
+
+
+def server_options(config: MockConfig, port: int) -> dict[str, Any]:
+    """The granian settings for ``config`` (the bench's bare-Flask baseline is served with the same)."""
+    from granian.constants import HTTPModes
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+
     return {
-        "bind": [bind_address(config.host, config.port)],
-        "workers": shape.processes,
-        "worker_class": "gthread",
-        "threads": shape.threads,
-        "preload_app": False,
-        "graceful_timeout": GRACEFUL_TIMEOUT,
-        "accesslog": "-",
-        "access_log_format": ACCESS_LOG_FORMAT,
-        "errorlog": "-",
-        "loglevel": "info",
-        "logger_class": StderrAccessLogger,
-        "proc_name": "pixverse-mock",
-        # gunicorn >= 25.1 opens a control socket in $HOME by default; two mocks would fight over it.
-        "control_socket_disable": True,
+        "address": config.host.strip("[]"), "port": port, "interface": Interfaces.RSGI,
+        "workers": layout(config).processes, "http": HTTPModes.http1,
+        "http1_settings": HTTP1Settings(header_read_timeout=int(HEADER_READ_TIMEOUT * 1000),
+                                        max_buffer_size=HTTP1_BUFFER_BYTES),
+        "workers_kill_timeout": int(STOP_TIMEOUT) + 1,
+        "log_level": "warning",
+        "log_dictconfig": {"handlers": {
+            "console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
+            "access": {"formatter": "access", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}}},
     }
 
 
-class StderrAccessLogger(Logger):
-    """gunicorn's logger, with the access log (``accesslog="-"``) on stderr instead of stdout."""
+def serve_wsgi(config: MockConfig, load: Callable[[], tuple[WsgiApp, Callable[[], None] | None]],
+               name: str = "pixverse-mock") -> None:
+    """Serve the WSGI app ``load()`` builds (in each process) until SIGINT/SIGTERM, as ``config`` lays out.
 
-    def setup(self, cfg: Any) -> None:
-        super().setup(cfg)
-        for handler in self.access_log.handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
-                handler.setStream(sys.stderr)
+    ``load`` returns the app and what to call when the process stops. Exits with one line on
+    stderr and status 1 when the address is taken.
+    """
+    try:
+        reservation = reserve(config.host, config.port)
+    except PortInUse as exc:
+        print(f"{name}: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    from granian.server import Server
 
-    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
-        """Only the atoms :data:`ACCESS_LOG_FORMAT` uses, with gunicorn's values.
+    port = reservation.getsockname()[1]
+    shape = layout(config)
 
-        gunicorn's own builds about 60 per request (every request and response header and environ key)
-        and the log line needs 6: that was a sixth of a ``GET jobs`` on the request thread.
-        """
-        status = resp.status
-        if isinstance(status, str):
-            status = status.split(None, 1)[0]
-        return {
-            "t": self.now(),
-            "m": environ.get("REQUEST_METHOD"),
-            "{raw_uri}e": environ.get("RAW_URI"),
-            "s": status,
-            "B": getattr(resp, "sent", None),
-            "M": (request_time.seconds * 1000) + int(request_time.microseconds / 1000),
-        }
+    def loader(_target: str) -> WsgiBridge:
+        app, on_close = load()
+        return WsgiBridge(app, shape.threads, config.max_upload_bytes, on_close)
 
-
-class MockApplication(BaseApplication):
-    """gunicorn configured from a :class:`MockConfig`; every worker builds its own app."""
-
-    def __init__(self, config: MockConfig, scenario: Scenario | None = None) -> None:
-        self.config = config
-        self.scenario = scenario
-        self.app: Any = None
-        super().__init__(prog="pixverse-mock")
-
-    def load_config(self) -> None:
-        for key, value in gunicorn_options(self.config).items():
-            self.cfg.set(key, value)
-        self.cfg.set("when_ready", self._when_ready)
-        self.cfg.set("worker_exit", self._worker_exit)
-
-    def load(self) -> Any:
-        from mock_server.app import create_app
-        from mock_server.app import mock_of
-
-        self.app = create_app(self.config)
-        if self.scenario is not None and self.config.sqlite_path is None:
-            self.scenario.queue_faults(mock_of(self.app).control)
-        return self.app
-
-    def _when_ready(self, server: Any) -> None:
-        host, port = self.config.host, self.config.port
-        if server.LISTENERS:
-            port = server.LISTENERS[0].sock.getsockname()[1]
-        shape = layout(self.config)
-        print(
-            f"pixverse-mock listening on http://{bind_address(host, port)} (store={self.config.store}, "
-            f"clock={self.config.clock}, workers={shape.processes}x{shape.threads} threads)",
-            file=sys.stderr, flush=True,
-        )
-
-    def _worker_exit(self, _server: Any, _worker: Any) -> None:
-        if self.app is not None:
-            from mock_server.app import mock_of
-
-            mock_of(self.app).close()
+    server = Server(name, **server_options(config, port))
+    server.on_startup(lambda: print(
+        f"{name} listening on http://{bind_address(config.host, port)} (store={config.store}, "
+        f"clock={config.clock}, workers={shape.processes}x{shape.threads} threads)", file=sys.stderr, flush=True))
+    server.on_shutdown(lambda: print(f"{name} stopped", file=sys.stderr, flush=True))
+    try:
+        server.serve(target_loader=loader)
+    finally:
+        reservation.close()
 
 
 def run(config: MockConfig, scenario: Scenario | None = None) -> None:
-    """Serve until SIGINT/SIGTERM (gunicorn stops gracefully, within ``GRACEFUL_TIMEOUT`` s).
+    """Serve the mock until SIGINT/SIGTERM (in-flight requests finish, due callbacks are delivered).
 
     ``config`` is final (a scenario's config already laid in); the scenario's faults are queued
-    once: in the one worker of the memory store, or here, before forking, in the SQLite file.
+    once: in the one process of the memory store, or here, before forking, in the SQLite file.
     """
     if scenario is not None and config.sqlite_path is not None:
         from mock_server.store.sqlite import SqliteStore
@@ -146,10 +327,19 @@ def run(config: MockConfig, scenario: Scenario | None = None) -> None:
         scenario.queue_faults(store.control_state(config.journal_limit))
         store.close()
     if config.sqlite_path is None and config.workers > 1:
-        shape = layout(config)
         print(
             f"pixverse-mock: the memory store keeps state in one process, so --workers {config.workers} "
-            f"runs 1 process x {shape.threads} threads (use --store sqlite:PATH for several processes)",
+            f"runs 1 process x {layout(config).threads} threads (use --store sqlite:PATH for several processes)",
             file=sys.stderr, flush=True,
         )
-    MockApplication(config, scenario).run()
+
+    def load() -> tuple[WsgiApp, Callable[[], None]]:
+        from mock_server.app import create_app
+        from mock_server.app import mock_of
+
+        app = create_app(config)
+        if scenario is not None and config.sqlite_path is None:
+            scenario.queue_faults(mock_of(app).control)
+        return app, mock_of(app).close
+
+    serve_wsgi(config, load)

@@ -5,6 +5,7 @@ Nothing listens here: ``mock_server.serve.run`` is replaced by a function that k
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -241,18 +242,20 @@ def test_help_lists_options_and_variables():
         assert f"PIXVERSE_MOCK_{name}" in result.output
 
 
-def test_gunicorn_layout_memory_is_one_process():
-    options = serve_module.gunicorn_options(MockConfig(workers=2))
-    assert (options["workers"], options["threads"], options["worker_class"]) == (1, 8, "gthread")
-    assert options["bind"] == ["127.0.0.1:8080"]
+def test_layout_memory_is_one_process():
+    config = MockConfig(workers=2)
+    assert serve_module.layout(config) == serve_module.Layout(processes=1, threads=8)
+    assert serve_module.server_options(config, 8080)["workers"] == 1
 
 
-def test_gunicorn_layout_sqlite_is_one_process_per_worker(tmp_path):
-    options = serve_module.gunicorn_options(MockConfig(store=f"sqlite:{tmp_path / 's.db'}", workers=4))
-    assert (options["workers"], options["threads"], options["preload_app"]) == (4, 4, False)
+def test_layout_sqlite_is_one_process_per_worker(tmp_path):
+    config = MockConfig(store=f"sqlite:{tmp_path / 's.db'}", workers=4)
+    assert serve_module.layout(config) == serve_module.Layout(processes=4, threads=4)
+    assert serve_module.server_options(config, 8080)["workers"] == 4
 
 
-def test_access_log_never_shows_request_headers():
-    options = serve_module.gunicorn_options(MockConfig(host="::1", port=1))
-    assert options["bind"] == ["[::1]:1"]
-    assert "}i)" not in options["access_log_format"]  # no %({header}i)s atom, so no Authorization
+def test_access_line_holds_only_the_request_line_facts():
+    line = serve_module.access_line("GET", "/v1/pixverse/jobs/?jobid=j1", 200, 1034, 3)
+    assert re.fullmatch(r'\[[^\]]+\] "GET /v1/pixverse/jobs/\?jobid=j1" 200 1034 3ms', line), line
+    assert serve_module.access_line("GET", "/x", 444, None, 0).endswith('"GET /x" 444 - 0ms')
+    assert serve_module.bind_address("::1", 1) == "[::1]:1"

@@ -1,4 +1,4 @@
-"""``pixverse-mock serve`` as real processes: gunicorn, signals, persistence, atomic admission.
+"""``pixverse-mock serve`` as real processes: the server, signals, persistence, atomic admission.
 
 Every server listens on 127.0.0.1 only, is started in its own session and is stopped by its PID
 (its process group as a last resort) when the test ends; every wait has a deadline.
@@ -31,9 +31,8 @@ pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "user:4242-processTestToken9f8e7d"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-# gunicorn's graceful stop lingers up to 2 s on idle keep-alive connections, and requests keeps
-# a response's socket open while the response object lives: the helpers close their connections
-# so that teardown is quick. test_signal_stops_cleanly holds a keep-alive connection on purpose.
+# requests keeps a response's socket open while the response object lives: the helpers close their
+# connections so that teardown is quick. test_signal_stops_cleanly holds a keep-alive connection on purpose.
 HEADERS = {**AUTH, "Connection": "close"}
 READY_DEADLINE = 15.0
 STOP_DEADLINE = 5.0
@@ -49,7 +48,7 @@ def free_port() -> int:
 
 
 class Server:
-    """One ``python -m mock_server.cli serve`` process (gunicorn master) on a free loopback port."""
+    """One ``python -m mock_server.cli serve`` process (the server's main process) on a free loopback port."""
 
     def __init__(self, log_path: Path, *args: str) -> None:
         self.port = free_port()
@@ -199,7 +198,7 @@ def test_signal_stops_cleanly(start, sig):
         began = time.monotonic()
         assert server.stop(sig) == 0, server.log()
         assert time.monotonic() - began < STOP_DEADLINE
-    assert "Shutting down: Master" in server.log()
+    assert "pixverse-mock stopped" in server.log()
 
 
 # --- sqlite persistence -----------------------------------------------------------------------
