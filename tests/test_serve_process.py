@@ -275,3 +275,111 @@ def test_max_jobs_admission_is_atomic(start, tmp_path, face, layout):
     assert answer.status_code == 204, answer.text
 
     assert_exactly_three_admitted(burst_of_submits(server.url, face, channel))
+
+
+# --- slow and idle clients, protocol errors, the port, the drop fault -------------------------
+
+
+def raw_connection(url: str, data: bytes = b"") -> socket.socket:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    sock = socket.create_connection((host, int(port)), timeout=STOP_DEADLINE)
+    if data:
+        sock.sendall(data)
+    return sock
+
+
+def read_until_closed(sock: socket.socket, deadline: float) -> bytes:
+    """Everything the server sends until it closes the connection (or ``deadline`` s pass: a failure)."""
+    sock.settimeout(deadline)
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    except TimeoutError:
+        pytest.fail(f"the server kept the connection open for {deadline} s; got {received[:200]!r}")
+    return received
+
+
+def test_stalled_and_idle_clients_do_not_starve_a_normal_one(start):
+    from mock_server.serve import BODY_READ_TIMEOUT
+    from mock_server.serve import HEADER_READ_TIMEOUT
+
+    server = start()
+    head = b"POST /v1/pixverse/button HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode()
+    mid_headers = [raw_connection(server.url, b"GET /v1/pixverse/account HTTP/1.1\r\nHost: x\r\n")
+                   for _ in range(64)]
+    mid_body = [raw_connection(server.url, head + b"\r\nContent-Type: application/json\r\nContent-Length: 40"
+                               b"\r\n\r\n{\"jobid\":") for _ in range(64)]
+    idle = [requests.Session() for _ in range(64)]
+    opened = time.monotonic()
+    try:
+        for session in idle:  # one answered request each, then the keep-alive connection idles
+            assert session.get(f"{server.url}/v1/pixverse/account", headers=AUTH, timeout=5).status_code == 200
+        with requests.Session() as client:
+            for _ in range(20):
+                answer = client.get(f"{server.url}/v1/pixverse/account", headers=AUTH, timeout=2)
+                assert answer.status_code == 200, answer.text
+        # the stalled ones are timed out, as documented: a head gets no answer, a body gets 408
+        timed_out_body = read_until_closed(mid_body[0], BODY_READ_TIMEOUT + 5)
+        assert timed_out_body.startswith(b"HTTP/1.1 408 "), timed_out_body
+        assert b'{"error":"Request body not received within' in timed_out_body
+        assert read_until_closed(mid_headers[0], HEADER_READ_TIMEOUT + 5) == b""
+        assert time.monotonic() - opened >= min(BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT) - 1
+    finally:
+        for sock in mid_headers + mid_body:
+            sock.close()
+        for session in idle:
+            session.close()
+
+
+def test_server_protocol_errors_answer_in_the_envelope_or_as_documented(start):
+    server = start()
+    long_uri = requests.get(f"{server.url}/v1/pixverse/jobs/?jobid={'j' * 9000}", headers=HEADERS, timeout=5)
+    assert long_uri.status_code == 414
+    assert long_uri.json() == {"error": "Request URI longer than 8190 bytes", "code": 414}
+    big_head = requests.get(f"{server.url}/v1/pixverse/account", timeout=5,
+                            headers={**HEADERS, "X-Padding": "p" * 20000})
+    assert big_head.status_code == 431
+    assert big_head.json() == {"error": "Request headers larger than 16384 bytes", "code": 431}
+    too_large = raw_connection(server.url, b"POST /v1/pixverse/meme_face HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                               b"Bearer t\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                               b"Content-Length: 99999999\r\nConnection: close\r\n\r\n")
+    with too_large:
+        answer = read_until_closed(too_large, 5)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer
+    assert answer.rstrip().endswith(b'{"error":"Request body larger than 10485760 bytes","code":413}')
+    # answered by granian itself, before Python: a malformed request line or header (documented in serve.py)
+    for garbage in (b"NOT HTTP\r\n\r\n", b"GET /x HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n"):
+        with raw_connection(server.url, garbage) as sock:
+            assert read_until_closed(sock, 5).startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert "Traceback" not in server.log()
+    assert TOKEN not in server.log()
+
+
+def test_port_in_use_is_one_error_line_and_a_quick_exit(start):
+    server = start()
+    began = time.monotonic()
+    second = subprocess.run(
+        [sys.executable, "-m", "mock_server.cli", "serve", "--host", "127.0.0.1", "--port", str(server.port)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=STOP_DEADLINE * 2,
+    )
+    assert second.returncode == 1
+    assert time.monotonic() - began < STOP_DEADLINE
+    assert second.stdout == ""
+    assert second.stderr == (f"pixverse-mock: cannot listen on 127.0.0.1:{server.port}: "
+                             "Address already in use\n")
+    assert get_job(server.url, "j-unknown").status_code == 404  # the first one is unharmed
+
+
+def test_drop_fault_closes_with_no_answer_and_is_not_logged_as_500(start):
+    server = start()
+    request = (f"GET /v1/pixverse/account HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+               "X-Mock-Fault: drop\r\n\r\n").encode()
+    with raw_connection(server.url, request) as sock:
+        assert read_until_closed(sock, 5) == b""
+    line = poll(lambda: next((m for m in server.access_lines() if m["status"] == "444"), None), 5,
+                "the access log line of the dropped request")
+    assert (line["method"], line["uri"], line["length"]) == ("GET", "/v1/pixverse/account", "-")
+    assert not [m for m in server.access_lines() if m["status"] == "500"]
