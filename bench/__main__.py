@@ -39,7 +39,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="short run: 1 round, 2 s per run, scale to 100,000 jobs")
-    ap.add_argument("--rounds", type=int, help="rounds per HTTP workload (default 3; quick 1)")
+    ap.add_argument("--rounds", type=int, help="rounds per HTTP workload (default 2; quick 1)")
     ap.add_argument("--duration", type=int, help="wrk seconds per row, workload and round (default 4; quick 2)")
     ap.add_argument("--warmup", type=int, help="wrk warm-up seconds per row and workload (default 2; quick 1)")
     ap.add_argument("--jit-warmup", type=int,
@@ -77,11 +77,11 @@ def options(a: argparse.Namespace) -> SimpleNamespace:
         sections = list(HTTP_SECTIONS) if any(n in http_load.ROWS for n in names) else list(SECTIONS)
     return SimpleNamespace(
         quick=quick, rows=rows, sections=sections,
-        rounds=pick(a.rounds, 3, 1), duration=pick(a.duration, 4, 2), warmup=pick(a.warmup, 2, 1),
+        rounds=pick(a.rounds, 2, 1), duration=pick(a.duration, 4, 2), warmup=pick(a.warmup, 2, 1),
         jit_warmup=pick(a.jit_warmup, 15, 5), startup_reps=pick(a.startup_reps, 3, 1),
         workloads=[w for w in a.workloads.split(",") if w] if "load" in sections else [],
         threads=2, conns=16, retry_imbalanced=1, pause=0.5, start_timeout=90.0, reset_reps=pick(None, 200, 50),
-        lifecycle_reps=pick(None, 20, 5), examples=pick(a.examples, 100, 20),
+        lifecycle_reps=pick(None, 20, 5), slow_requests=pick(None, 300, 100), examples=pick(a.examples, 100, 20),
         sizes=a.sizes or ("1000,10000,100000" if quick else "1000,10000,100000,1000000"),
         lookups=pick(None, 20000, 5000), admits=pick(None, 2000, 500),
     )

@@ -1,4 +1,4 @@
-"""The bare-Flask baseline: the mock's answers with none of its work, under the mock's own gunicorn settings.
+"""The bare-Flask baseline: the mock's answers with none of its work, served like the mock (``bench.candidates``).
 
 It answers the three routes the bench loads with the same JSON bodies the mock gives (captured from
 the mock in-process at the start of a run, see :mod:`bench.bodies`), read the normal Flask way and
@@ -9,24 +9,17 @@ serialised per request with ``jsonify``:
   (``request.form`` and every ``request.files`` part read into memory), ``face`` and ``prompt`` required.
 - ``POST /v1/pixverse/button``: bearer header, ``request.get_json``, ``jobid`` and ``button`` required.
 
-Served by gunicorn with exactly :func:`mock_server.serve.gunicorn_options` for the same ``MockConfig``
-(same worker class, processes, threads, access log), so the only difference from a mock row is the app::
-
-    python -m bench.baseline_flask --bodies bodies.json --port 8090 [--store sqlite:PATH] [--workers N]
+Served by :mod:`bench.candidates` on the server ``serve`` ships (exactly its settings) or on a former
+candidate, so the only difference from the mock on the same server is the app.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 from typing import Any
 
 from flask import Flask
 from flask import jsonify
 from flask import request
-
-BODIES_ENV = "PIXVERSE_BENCH_BODIES"
 
 
 def create_baseline(bodies: dict[str, Any]) -> Flask:
@@ -78,35 +71,3 @@ def create_baseline(bodies: dict[str, Any]) -> Flask:
 
     return app
 
-
-def main() -> None:
-    from gunicorn.app.base import BaseApplication
-
-    from mock_server.config import MockConfig
-    from mock_server.serve import gunicorn_options
-
-    ap = argparse.ArgumentParser(description="bare-Flask baseline under the mock's gunicorn settings")
-    ap.add_argument("--bodies", default=os.environ.get(BODIES_ENV), required=BODIES_ENV not in os.environ)
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--store", default="memory", help="only decides the process/thread layout, as for the mock")
-    ap.add_argument("--workers", type=int, default=1)
-    args = ap.parse_args()
-    config = MockConfig(host=args.host, port=args.port, store=args.store, workers=args.workers)
-    with open(args.bodies, encoding="utf-8") as fh:
-        bodies = json.load(fh)
-
-    class Baseline(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in gunicorn_options(config).items():
-                self.cfg.set(key, value)
-            self.cfg.set("proc_name", "bench-baseline")
-
-        def load(self) -> Flask:
-            return create_baseline(bodies)
-
-    Baseline(prog="bench-baseline").run()
-
-
-if __name__ == "__main__":
-    main()

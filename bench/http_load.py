@@ -38,26 +38,38 @@ TOKENS = 1000
 GET_TOKEN = "bench-get"
 WORKLOADS = ("get", "meme_face", "button", "mix")
 
-# name -> (kind, options). kind "mock": `pixverse-mock serve` + options; "baseline": bench.baseline_flask
-# with the same store/workers (the same gunicorn layout); "prism"/"wiremock": peers.
+# name -> (kind, options). kind "mock": `pixverse-mock serve` + options; "candidate": `python -m bench.candidates`
+# with these options (the mock or the bare-Flask baseline under a named server); "prism"/"wiremock": peers.
 # The fastest documented configuration of the mock: see FASTEST_NOTE and bench/RESULTS.md.
 FASTEST_ARGS: list[str] = ["--config", "{fastest_config}"]
 FASTEST_CONFIG = "journal_limit: 0\n"
-FASTEST_NOTE = "memory store, 1 process x 4 threads, `journal_limit: 0` (no request journal)"
+FASTEST_NOTE = "`serve --config` with `journal_limit: 0` (no request journal), 1 process x 4 threads"
+BASELINE = ["--app", "flask", "--bodies", "{bodies_path}"]
 ROWS: dict[str, dict[str, Any]] = {
-    "mock": {"kind": "mock", "args": [], "baseline": "flask", "note": "`pixverse-mock serve` (defaults)"},
+    "mock": {"kind": "mock", "args": [], "baseline": "flask",
+             "note": "`pixverse-mock serve` (defaults: granian RSGI + bridge, 1 process x 4 threads)"},
     "mock-fastest": {"kind": "mock", "args": FASTEST_ARGS, "baseline": "flask", "note": FASTEST_NOTE},
-    "flask": {"kind": "baseline", "args": [], "note": "bare Flask, same JSON + multipart parsing, "
-                                                      "same gunicorn options as `serve` (1 process x 4 threads)"},
-    # not in the default run: the multi-process layout, tried for the "fastest configuration" (see RESULTS.md)
+    "flask": {"kind": "candidate", "args": [*BASELINE, "--server", "shipped"],
+              "note": "bare Flask, same JSON + multipart parsing, on the server `serve` ships (same settings)"},
+    "mock-gunicorn": {"kind": "candidate", "args": ["--app", "mock", "--server", "gunicorn"],
+                      "baseline": "flask-gunicorn", "note": "the mock on the server it shipped with before "
+                                                             "(gunicorn gthread, 1 process x 4 threads)"},
+    "flask-gunicorn": {"kind": "candidate", "args": [*BASELINE, "--server", "gunicorn"],
+                       "note": "bare Flask on the former shipped gunicorn settings (gthread, 1 x 4)"},
+    "mock-granian-wsgi": {"kind": "candidate", "args": ["--app", "mock", "--server", "granian-wsgi",
+                                                        "--threads", "1"],
+                          "baseline": "flask", "note": "the mock on granian's WSGI interface, 1 blocking thread"},
+    "mock-granian-wsgi4": {"kind": "candidate", "args": ["--app", "mock", "--server", "granian-wsgi",
+                                                         "--threads", "4"],
+                           "baseline": "flask", "note": "the mock on granian's WSGI interface, 4 blocking threads"},
+    # not in the default run: the multi-process layout
     "mock-sqlite2": {"kind": "mock", "args": ["--store", "sqlite:{run_dir}/mock.sqlite", "--workers", "2"],
-                     "baseline": "flask-2x4", "note": "`--store sqlite:PATH --workers 2` (2 processes x 4 threads)"},
-    "flask-2x4": {"kind": "baseline", "args": ["--store", "sqlite:unused", "--workers", "2"],
-                  "note": "bare Flask under the gunicorn options of `--store sqlite:PATH --workers 2`"},
+                     "baseline": "flask", "note": "`--store sqlite:PATH --workers 2` (2 processes x 4 threads)"},
     "prism": {"kind": "prism", "args": [], "note": "prism mock openapi/pixverse-v1.yaml"},
     "wiremock": {"kind": "wiremock", "args": [], "note": "WireMock standalone jar, 3 stubs, no request journal"},
 }
-DEFAULT_ROWS = ("mock", "mock-fastest", "flask", "prism", "wiremock")
+DEFAULT_ROWS = ("mock", "mock-fastest", "flask", "mock-gunicorn", "flask-gunicorn", "mock-granian-wsgi", "prism",
+                "wiremock")
 
 
 def log(*parts: Any) -> None:
@@ -202,10 +214,9 @@ def build_rows(anchor: Any, ctx: dict[str, Any], names: list[str]) -> list[Any]:
             def build(c, port, args=args):
                 return [*mock_command(), "serve", "--host", HOST, "--port", str(port), *args], str(ROOT)
             needs: list[str] = []
-        elif kind == "baseline":
+        elif kind == "candidate":
             def build(c, port, args=args):
-                return [sys.executable, "-m", "bench.baseline_flask", "--bodies", str(c["bodies_path"]),
-                        "--host", HOST, "--port", str(port), *args], str(ROOT)
+                return [sys.executable, "-m", "bench.candidates", "--host", HOST, "--port", str(port), *args], str(ROOT)
             needs = []
         elif kind == "prism":
             prism = anchor.tool("node_modules", ".bin", "prism")
@@ -224,7 +235,7 @@ def build_rows(anchor: Any, ctx: dict[str, Any], names: list[str]) -> list[Any]:
         else:
             raise ValueError(kind)
         row = anchor.Row(name, build, needs=needs, note=spec["note"])
-        row.kind = kind
+        row.kind = "mock" if name.startswith("mock") else kind  # a candidate row serving the mock is a mock row
         row.baseline = spec.get("baseline")
         rows.append(row)
     return rows
@@ -290,6 +301,59 @@ def measure_reset(port: int, reps: int) -> dict[str, Any]:
     rest = sorted(times[1:])
     return {"first_ms": round(times[0], 2), "p50_ms": round(statistics.median(rest), 3),
             "p99_ms": round(rest[min(len(rest) - 1, int(len(rest) * 0.99))], 3), "reps": reps}
+
+
+SLOW = 64  # connections of each kind: stalled mid-head, stalled mid-body, idle keep-alive
+
+
+def measure_slow_clients(port: int, requests: int) -> dict[str, Any]:
+    """A normal client's ``GET jobs`` latency while ``SLOW`` connections of each kind hang on the server.
+
+    Each request has 2 s; after 3 timeouts in a row the server counts as starved and the run stops.
+    """
+    import socket
+
+    head = f"POST {B.BUTTON_PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer bench-slow\r\n".encode()
+    opened: list[socket.socket] = []
+    idle: list[http.client.HTTPConnection] = []
+    times: list[float] = []
+    failed = in_a_row = 0
+    try:
+        for data in (b"GET / HTTP/1.1\r\nHost: x\r\n",
+                     head + b"Content-Type: application/json\r\nContent-Length: 40\r\n\r\n{"):
+            for _ in range(SLOW):
+                sock = socket.create_connection((HOST, port), timeout=5)
+                sock.sendall(data)
+                opened.append(sock)
+        for _ in range(SLOW):  # one answered request each, then the connection idles
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            idle.append(conn)
+            try:
+                conn.request("GET", "/__mock/health")
+                conn.getresponse().read()
+            except OSError:
+                break
+        path = jobs_path(B.SEED_PARENT)
+        for _ in range(requests):
+            t0 = time.perf_counter()
+            try:
+                call(port, "GET", path, headers={"Authorization": f"Bearer {GET_TOKEN}"}, timeout=2)
+                times.append((time.perf_counter() - t0) * 1000)
+                in_a_row = 0
+            except OSError:
+                failed += 1
+                in_a_row += 1
+                if in_a_row == 3:
+                    break
+    finally:
+        for sock in opened:
+            sock.close()
+        for conn in idle:
+            conn.close()
+    ordered = sorted(times)
+    return {"answered": len(times), "tried": len(times) + failed,
+            "p50_ms": round(statistics.median(ordered), 2) if ordered else None,
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2) if ordered else None}
 
 
 def health(port: int) -> dict[str, Any]:
@@ -377,6 +441,8 @@ def run_load(anchor: Any, rows: list[Any], ctx: dict[str, Any], opts: SimpleName
             if row.kind == "mock":
                 info["health"] = health(srv.port)
                 info["reset"] = measure_reset(srv.port, opts.reset_reps)
+                info["slow_clients"] = measure_slow_clients(srv.port, opts.slow_requests)
+                log(f"  {row.name} with stalled and idle connections: {info['slow_clients']}")
             pids = srv.tree()
             mem = anchor.mem_kb(pids)
             info.update(nprocs=len(pids), peak_rss_mb=round(mem["hwm_kb"] / 1024, 1),
@@ -396,7 +462,7 @@ def run(opts: SimpleNamespace, run_dir: Path) -> dict[str, Any]:
     ctx: dict[str, Any] = {"run_dir": str(run_dir)}
     bodies_path = run_dir / "bodies.json"
     bodies = B.write(bodies_path)
-    ctx["bodies_path"] = bodies_path
+    ctx["bodies_path"] = str(bodies_path)
     ctx["fastest_config"] = str(run_dir / "fastest.yaml")
     (run_dir / "fastest.yaml").write_text(FASTEST_CONFIG, encoding="utf-8")
     ctx["scripts"] = write_scripts(run_dir, (bodies["token"], B.SEED_PARENT))
