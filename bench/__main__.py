@@ -5,7 +5,7 @@ baseline's bodies from the mock itself), sends bounded load to 127.0.0.1 only, s
 it started by PID, prints the tables and writes them into ``bench/RESULTS.md`` (between the
 generated-section markers; the analysis written around them is kept).
 
-    python -m bench                   # the default run (~7 min on 2 cores)
+    python -m bench                   # the default run (~9 min on 2 cores)
     python -m bench --quick           # 2-3 min: 1 round, short runs, scale up to 100,000 jobs
     python -m bench --rounds 5 --duration 8
     python -m bench --only mock,flask,prism        # these HTTP rows (and no in-process section)
@@ -40,8 +40,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="short run: 1 round, 2 s per run, scale to 100,000 jobs")
     ap.add_argument("--rounds", type=int, help="rounds per HTTP workload (default 2; quick 1)")
-    ap.add_argument("--duration", type=int, help="wrk seconds per row, workload and round (default 4; quick 2)")
-    ap.add_argument("--warmup", type=int, help="wrk warm-up seconds per row and workload (default 2; quick 1)")
+    ap.add_argument("--duration", type=int, help="wrk seconds per row, workload and round (default 3; quick 2)")
+    ap.add_argument("--warmup", type=int, help="wrk warm-up seconds per row and workload (default 1; quick 1)")
     ap.add_argument("--jit-warmup", type=int,
                     help="extra warm-up for the first workload of WireMock and Prism (JITs; default 15; quick 5)")
     ap.add_argument("--startup-reps", type=int, help="starts per row for the startup figure (default 3; quick 1)")
@@ -77,7 +77,7 @@ def options(a: argparse.Namespace) -> SimpleNamespace:
         sections = list(HTTP_SECTIONS) if any(n in http_load.ROWS for n in names) else list(SECTIONS)
     return SimpleNamespace(
         quick=quick, rows=rows, sections=sections,
-        rounds=pick(a.rounds, 2, 1), duration=pick(a.duration, 4, 2), warmup=pick(a.warmup, 2, 1),
+        rounds=pick(a.rounds, 2, 1), duration=pick(a.duration, 3, 2), warmup=pick(a.warmup, 1, 1),
         jit_warmup=pick(a.jit_warmup, 15, 5), startup_reps=pick(a.startup_reps, 3, 1),
         workloads=[w for w in a.workloads.split(",") if w] if "load" in sections else [],
         threads=2, conns=16, retry_imbalanced=1, pause=0.5, start_timeout=90.0, reset_reps=pick(None, 200, 50),

@@ -1,7 +1,7 @@
 """A real HTTP mock on 127.0.0.1 in a background thread, for tests in the same process.
 
 It serves the app from :func:`mock_server.create_app` with werkzeug's threaded server (enough for a
-test; ``pixverse-mock serve`` runs gunicorn), on a free port unless told otherwise.
+test; ``pixverse-mock serve`` runs granian), on a free port unless told otherwise.
 """
 
 from __future__ import annotations

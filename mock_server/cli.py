@@ -71,14 +71,15 @@ def serve(ctx: click.Context, config_file: str | None, scenario: str | None, **o
 
     Precedence: flag > PIXVERSE_MOCK_* environment variable > --scenario > --config file > default.
     """
-    from mock_server.scenarios import Scenario
-
     overrides = {name: options[name] for name in _OVERRIDABLE
                  if ctx.get_parameter_source(name) in _FROM_USER}
+    loaded = None
     try:
         base = MockConfig.from_file(config_file) if config_file else MockConfig()
-        loaded = Scenario.load(scenario) if scenario else None
-        if loaded is not None:
+        if scenario:
+            from mock_server.scenarios import Scenario
+
+            loaded = Scenario.load(scenario)
             base = loaded.configure(base)
         config = base.with_overrides(**overrides)
     except ConfigError as exc:

@@ -26,7 +26,6 @@ head not complete in HEADER_READ_TIMEOUT   connection closed, no answer (hyper, 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -36,12 +35,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from importlib import import_module
 from io import BytesIO
+from typing import TYPE_CHECKING
 from typing import Any
 from urllib.parse import quote
 
-from mock_server.config import MockConfig
-from mock_server.scenarios import Scenario
+if TYPE_CHECKING:
+    from mock_server.config import MockConfig
+    from mock_server.scenarios import Scenario
 
 THREADS_PER_WORKER = 4
 HEADER_READ_TIMEOUT = 10.0
@@ -144,13 +146,15 @@ class WsgiBridge:
         self.on_close = on_close
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.pool: ThreadPoolExecutor | None = None
+        self.loop: Any = None
         self.base_environ: dict[str, Any] = {
             "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
             "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.input_terminated": True,
             "SERVER_SOFTWARE": "pixverse-mock",
         }
 
-    def __rsgi_init__(self, _loop: Any) -> None:
+    def __rsgi_init__(self, loop: Any) -> None:
+        self.loop = loop
         self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="pixverse-mock-request")
 
     def __rsgi_del__(self, _loop: Any) -> None:
@@ -197,6 +201,8 @@ class WsgiBridge:
         declared = environ.get("CONTENT_LENGTH")
         too_large = declared is not None and declared.isdigit() and int(declared) > self.max_body
         if scope.method not in ("GET", "HEAD") and not too_large:  # the app answers 413 without the body
+            import asyncio
+
             try:
                 body = await asyncio.wait_for(proto(), BODY_READ_TIMEOUT)
             except TimeoutError:
@@ -213,8 +219,7 @@ class WsgiBridge:
         })
         if body and "CONTENT_LENGTH" not in environ:
             environ["CONTENT_LENGTH"] = str(len(body))
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, self.call_app, environ)
+        return await self.loop.run_in_executor(self.pool, self.call_app, environ)
 
     def call_app(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         started: list[Any] = []
@@ -283,11 +288,12 @@ def server_options(config: MockConfig, port: int) -> dict[str, Any]:
 
 
 def serve_wsgi(config: MockConfig, load: Callable[[], tuple[WsgiApp, Callable[[], None] | None]],
-               name: str = "pixverse-mock") -> None:
+               name: str = "pixverse-mock", preload: str | None = None) -> None:
     """Serve the WSGI app ``load()`` builds (in each process) until SIGINT/SIGTERM, as ``config`` lays out.
 
-    ``load`` returns the app and what to call when the process stops. Exits with one line on
-    stderr and status 1 when the address is taken.
+    ``load`` returns the app and what to call when the process stops; the module ``preload`` is
+    imported once, before the processes fork. Exits with one line on stderr and status 1 when the
+    address is taken.
     """
     try:
         reservation = reserve(config.host, config.port)
@@ -296,11 +302,15 @@ def serve_wsgi(config: MockConfig, load: Callable[[], tuple[WsgiApp, Callable[[]
         raise SystemExit(1) from None
     from granian.server import Server
 
+    if preload:
+        import_module(preload)
+
     port = reservation.getsockname()[1]
     shape = layout(config)
 
     def loader(_target: str) -> WsgiBridge:
         app, on_close = load()
+        print(f"{name}: process {os.getpid()} ready", file=sys.stderr, flush=True)
         return WsgiBridge(app, shape.threads, config.max_upload_bytes, on_close)
 
     server = Server(name, **server_options(config, port))
@@ -342,4 +352,4 @@ def run(config: MockConfig, scenario: Scenario | None = None) -> None:
             scenario.queue_faults(mock_of(app).control)
         return app, mock_of(app).close
 
-    serve_wsgi(config, load)
+    serve_wsgi(config, load, preload="mock_server.app")

@@ -506,7 +506,7 @@ def test_serve_scenario_discord_throttling_sqlite_two_workers(process, tmp_path)
     server = process("--scenario", "discord-throttling", "--store", f"sqlite:{tmp_path / 'state.db'}",
                      "--workers", "2")
     assert "workers=2x4 threads" in server.log()
-    poll(lambda: server.log().count("Booting worker with pid") >= 2, 10, "both workers to boot")
+    poll(lambda: server.log().count("pixverse-mock: process ") >= 2, 10, "both workers to boot")
 
     answers = []
     for i in range(3):  # one connection each: any worker may take it
