@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def anchors_dir() -> Path | None:
-    """``$BENCH_ANCHORS``, else ``shared/bench-anchors`` beside the checkout."""
+    """``$BENCH_ANCHORS``, else ``shared/bench-anchors`` beside the checkout (or beside its parent: a worktree)."""
     candidates = [os.environ.get("BENCH_ANCHORS"), ROOT.parent / "shared" / "bench-anchors",
-                  ROOT / "shared" / "bench-anchors"]
+                  ROOT.parent.parent / "shared" / "bench-anchors", ROOT / "shared" / "bench-anchors"]
     for candidate in candidates:
         if candidate and (Path(candidate) / "bench.py").is_file():
             return Path(candidate)

@@ -98,16 +98,17 @@ class Dropped(Exception):
     """The app answered a ``drop`` fault: close the connection with no answer."""
 
 
-def shutdown_client(server: str, client: str) -> bool:
-    """Shut the connection ``client`` -> ``server`` down (both ``host:port``) from inside this process.
+def shutdown_clients(server: str, keep: Callable[[str], bool]) -> int:
+    """Shut down the connections to ``server`` (``host:port``) of this process whose client ``keep`` refuses.
 
-    granian does not hand the socket to Python; the process's own file descriptors do. ``dup`` keeps
-    the runtime's descriptor valid; ``shutdown`` ends the connection for both.
+    granian does not hand the sockets to Python; the process's own file descriptors do. ``dup`` keeps
+    the runtime's descriptor valid; ``shutdown`` ends the connection for both. Returns how many.
     """
     try:
         names = os.listdir("/proc/self/fd")
     except OSError:
-        return False
+        return 0
+    done = 0
     for name in names:
         try:
             if not stat.S_ISSOCK(os.fstat(int(name)).st_mode):
@@ -117,12 +118,12 @@ def shutdown_client(server: str, client: str) -> bool:
             continue
         with sock:
             try:
-                if _addr(sock.getpeername()) == client and _addr(sock.getsockname()) == server:
+                if _addr(sock.getsockname()) == server and not keep(_addr(sock.getpeername())):
                     sock.shutdown(socket.SHUT_RDWR)
-                    return True
+                    done += 1
             except OSError:
                 continue
-    return False
+    return done
 
 
 def _addr(address: Any) -> str:
@@ -147,6 +148,9 @@ class WsgiBridge:
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.pool: ThreadPoolExecutor | None = None
         self.loop: Any = None
+        self.server_address = ""
+        self.busy: set[str] = set()
+        self.stopping = False
         self.base_environ: dict[str, Any] = {
             "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
             "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.input_terminated": True,
@@ -163,16 +167,34 @@ class WsgiBridge:
         if self.on_close is not None:
             self.on_close()
 
+    def stop(self) -> None:
+        """The process is told to stop: close idle connections now, the others after their answer.
+
+        granian would otherwise wait for idle keep-alive clients to leave, and be killed before
+        ``on_close`` (callbacks delivered) runs.
+        """
+        self.stopping = True
+        if self.server_address:
+            shutdown_clients(self.server_address, self.busy.__contains__)
+
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
             return
+        self.server_address = scope.server
+        self.busy.add(scope.client)
+        try:
+            await self.serve(scope, proto)
+        finally:
+            self.busy.discard(scope.client)
+
+    async def serve(self, scope: Any, proto: Any) -> None:
         started = time.perf_counter()
         query = scope.query_string
         uri = quote(scope.path, safe="/;:@&=+$,!~*'()%") + ("?" + query if query else "")
         try:
             status, headers, body = await self.answer(scope, proto, uri)
         except Dropped:
-            if shutdown_client(scope.server, scope.client):
+            if shutdown_clients(scope.server, lambda peer: peer != scope.client):
                 status, length = 444, None
                 proto.response_empty(500, [("Connection", "close")])
             else:
@@ -180,7 +202,7 @@ class WsgiBridge:
                 proto.response_bytes(status, headers, body)
                 length = len(body)
         else:
-            proto.response_bytes(status, headers, body)
+            proto.response_bytes(status, [*headers, ("Connection", "close")] if self.stopping else headers, body)
             length = len(body)
         self.log(access_line(scope.method, uri, status, length, int((time.perf_counter() - started) * 1000)))
 
@@ -287,6 +309,24 @@ def server_options(config: MockConfig, port: int) -> dict[str, Any]:
     }
 
 
+def on_stop_signal(callback: Callable[[], None]) -> None:
+    """Have ``callback`` called when this server process gets SIGINT/SIGTERM (call it in the process).
+
+    granian's worker builds its stop signal right after loading the app, through
+    ``granian._signals.set_loop_signals``; the signal takes callbacks (``add_cb``), so this adds one there.
+    """
+    from granian import _signals
+
+    build = _signals.set_loop_signals
+
+    def set_loop_signals(loop: Any) -> Any:
+        signal = build(loop)
+        signal.add_cb(callback)
+        return signal
+
+    _signals.set_loop_signals = set_loop_signals
+
+
 def serve_wsgi(config: MockConfig, load: Callable[[], tuple[WsgiApp, Callable[[], None] | None]],
                name: str = "pixverse-mock", preload: str | None = None) -> None:
     """Serve the WSGI app ``load()`` builds (in each process) until SIGINT/SIGTERM, as ``config`` lays out.
@@ -310,8 +350,16 @@ def serve_wsgi(config: MockConfig, load: Callable[[], tuple[WsgiApp, Callable[[]
 
     def loader(_target: str) -> WsgiBridge:
         app, on_close = load()
+
+        def close() -> None:
+            if on_close is not None:
+                on_close()
+            print(f"{name}: process {os.getpid()} stopped", file=sys.stderr, flush=True)
+
+        bridge = WsgiBridge(app, shape.threads, config.max_upload_bytes, close)
+        on_stop_signal(bridge.stop)
         print(f"{name}: process {os.getpid()} ready", file=sys.stderr, flush=True)
-        return WsgiBridge(app, shape.threads, config.max_upload_bytes, on_close)
+        return bridge
 
     server = Server(name, **server_options(config, port))
     server.on_startup(lambda: print(
