@@ -499,4 +499,7 @@ def versions(anchor: Any) -> dict[str, Any]:
         return {"error": str(exc)}
     v.pop("nginx", None)
     v["cpus"] = os.cpu_count()
+    from importlib.metadata import version
+
+    v["granian"] = version("granian")
     return v
