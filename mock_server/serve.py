@@ -54,7 +54,7 @@ MAX_URI_BYTES = 8190
 MAX_HEADER_BYTES = 16384
 HTTP1_BUFFER_BYTES = 65536
 STOP_TIMEOUT = 3.0
-"""Seconds a process has to finish in-flight requests and deliver due callbacks on SIGINT/SIGTERM."""
+"""On SIGINT/SIGTERM idle connections close at once; a process still busy ``STOP_TIMEOUT + 1`` s later is killed."""
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
@@ -219,29 +219,42 @@ class WsgiBridge:
             environ[key] = f"{environ[key]},{value}" if key in environ else value
         if head > MAX_HEADER_BYTES:
             return envelope(431, f"Request headers larger than {MAX_HEADER_BYTES} bytes")
-        body = b""
+        body: bytes | None = b""
         declared = environ.get("CONTENT_LENGTH")
         too_large = declared is not None and declared.isdigit() and int(declared) > self.max_body
         if scope.method not in ("GET", "HEAD") and not too_large:  # the app answers 413 without the body
             import asyncio
 
             try:
-                body = await asyncio.wait_for(proto(), BODY_READ_TIMEOUT)
+                body = await asyncio.wait_for(proto() if declared else self.read_unsized(proto), BODY_READ_TIMEOUT)
             except TimeoutError:
                 status, headers, payload = envelope(
                     408, f"Request body not received within {BODY_READ_TIMEOUT:g} s")
                 return status, [*headers, ("Connection", "close")], payload
+            if body is None:  # a chunked body over the limit: the app answers 413 from the length
+                environ["CONTENT_LENGTH"], body = str(self.max_body + 1), b""
         host, _, port = scope.server.rpartition(":")
         environ.update({
             "REQUEST_METHOD": scope.method, "PATH_INFO": scope.path.encode("utf-8").decode("latin-1"),
             "QUERY_STRING": query_text(scope.query_string), "RAW_URI": uri,
-            "SERVER_NAME": host.strip("[]"), "SERVER_PORT": port, "REMOTE_ADDR": scope.client.rpartition(":")[0],
+            "SERVER_NAME": host.strip("[]"), "SERVER_PORT": port,
+            "REMOTE_ADDR": scope.client.rpartition(":")[0].strip("[]"),
             "SERVER_PROTOCOL": f"HTTP/{scope.http_version}", "wsgi.url_scheme": scope.scheme,
             "wsgi.input": BytesIO(body),
         })
         if body and "CONTENT_LENGTH" not in environ:
             environ["CONTENT_LENGTH"] = str(len(body))
         return await self.loop.run_in_executor(self.pool, self.call_app, environ)
+
+    async def read_unsized(self, proto: Any) -> bytes | None:
+        """A body sent without Content-Length (chunked), or ``None`` once it passes the upload limit."""
+        parts, size = [], 0
+        async for chunk in proto:
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            parts.append(chunk)
+        return b"".join(parts)
 
     def call_app(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         started: list[Any] = []

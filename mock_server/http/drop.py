@@ -1,8 +1,9 @@
 """WSGI middleware that turns a ``drop`` fault into a closed connection with no answer.
 
 The Flask app marks such a response with :data:`DROP_HEADER`; this layer, outside Flask, closes
-the client socket (gunicorn and werkzeug both expose it in the environ). Where there is no socket
-(the in-process test client) it raises :class:`ConnectionAbortedError`, as a client would see it.
+the client socket where the server exposes it in the environ (werkzeug's). Where there is none it
+raises :class:`ConnectionAbortedError`, as a client would see it: the in-process test client passes
+it on, and the server of ``pixverse-mock serve`` closes the connection itself (``mock_server.serve``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class DropConnections:
             return body
         if hasattr(body, "close"):
             body.close()
-        client = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+        client = environ.get("werkzeug.socket")
         if client is None:
             raise ConnectionAbortedError("pixverse-mock dropped the connection (fault 'drop')")
         try:
