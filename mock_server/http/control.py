@@ -18,6 +18,8 @@ from mock_server.control.operations import LATEST
 from mock_server.control.operations import MAX_WAIT_SECONDS
 from mock_server.errors import ApiError
 from mock_server.errors import BadRequest
+from mock_server.http.inputs import json_value
+from mock_server.http.inputs import read_body
 from mock_server.runtime import MockRuntime
 
 control = Blueprint("control", __name__, url_prefix="/__mock")
@@ -32,9 +34,9 @@ def _runtime() -> MockRuntime:
 
 
 def _body() -> dict[str, Any]:
-    if not request.get_data():
+    if not read_body(request):
         return {}
-    body = request.get_json(silent=True)
+    body = json_value(request) if request.is_json else None
     if not isinstance(body, dict):
         raise BadRequest("the control plane takes a JSON object body")
     return body
