@@ -55,6 +55,8 @@ class MockConfig:
     callback_duplicate_rate: float = 0.0
     journal_limit: int = 50_000
     jobs: tuple[Mapping[str, Any], ...] = ()
+    control_token: str | None = field(default=None, repr=False)
+    """Required by ``/__mock/`` when set, and always off loopback (``control/access.py``)."""
 
     def __post_init__(self) -> None:
         if self.clock not in PROFILES:
@@ -63,6 +65,8 @@ class MockConfig:
             raise ConfigError(f"store must be 'memory' or 'sqlite:PATH', not {self.store!r}")
         if self.workers < 1:
             raise ConfigError("workers must be at least 1")
+        if self.control_token is not None and (not isinstance(self.control_token, str) or not self.control_token):
+            raise ConfigError("control_token must be a non-empty string")
         for account in self.accounts:
             missing = {"discord", "server", "channel"} - set(account)
             if missing:

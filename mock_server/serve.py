@@ -16,12 +16,13 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from mock_server.config import MockConfig
+from mock_server.redaction import redact_target
 from mock_server.scenarios import Scenario
 
 THREADS_PER_WORKER = 4
 GRACEFUL_TIMEOUT = 3
-# time, method, path with query, status, response bytes, duration in ms. Never a request header:
-# the Authorization header carries the caller's token.
+# time, method, path with query (secrets masked: redaction.redact_target), status, response bytes,
+# duration in ms. Never a request header: the Authorization header carries the caller's token.
 ACCESS_LOG_FORMAT = '%(t)s "%(m)s %({raw_uri}e)s" %(s)s %(B)s %(M)sms'
 
 
@@ -84,7 +85,7 @@ class StderrAccessLogger(Logger):
         return {
             "t": self.now(),
             "m": environ.get("REQUEST_METHOD"),
-            "{raw_uri}e": environ.get("RAW_URI"),
+            "{raw_uri}e": redact_target(environ.get("RAW_URI") or "", environ.get("HTTP_AUTHORIZATION")),
             "s": status,
             "B": getattr(resp, "sent", None),
             "M": (request_time.seconds * 1000) + int(request_time.microseconds / 1000),
