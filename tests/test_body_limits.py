@@ -36,7 +36,7 @@ CONTROL_BODY_ROUTES = [
 def test_deep_json_to_a_vendor_route_is_400(client, mock, path, body):
     response = client.post(path, data=body, content_type="application/json", headers=AUTH)
     assert_error(response, 400, TOO_DEEP)
-    assert mock.journal("requests")[-1]["bodyError"] == TOO_DEEP
+    assert mock.control.entries("requests")[-1]["bodyError"] == TOO_DEEP
 
 
 @pytest.mark.parametrize("method, path", CONTROL_BODY_ROUTES)

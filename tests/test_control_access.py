@@ -69,7 +69,7 @@ def test_the_journal_answers_one_token_without_the_control_token(client, mock):
         entries = client.get(f"/__mock/{kind}/requests", query_string={"token": MINE, "timeout": 0}).get_json()
         entries = entries["entries"] if kind == "journal" else [entries]
         assert {e["token"] for e in entries} == {"use…secured…ken"}
-        assert {e["tenant"] for e in entries} == {mock.journal("requests", token=MINE)[0]["tenant"]}
+        assert {e["tenant"] for e in entries} == {mock.control.entries("requests")[0]["tenant"]}
     everything = client.get("/__mock/journal/requests", headers=HEADER).get_json()["entries"]
     assert len(everything) == 2
 
