@@ -13,14 +13,21 @@ Masks are the vendor's ``abc…secured…xyz`` (:func:`mask_secret`).
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
+from urllib.parse import quote_plus
 from urllib.parse import unquote_plus
 
 from mock_server.accounts import mask_secret
 
 SECRET_NAME_PARTS = ("token", "discord", "secret", "password", "authorization")
 """A field or query parameter whose name (any case, ``-``/``_`` ignored) contains one of these is a secret."""
+_SECRET_PAIR = re.compile(
+    r"(?i)((?:^|[?&;\s'\"])[\w.%-]*(?:" + "|".join(SECRET_NAME_PARTS) + r")[\w.%-]*=)([^&;\s'\"]+)")
+_BEARER = re.compile(r"(?i)(bearer\s+)([^\s'\";,]+)")
 MIN_SCRUB_LENGTH = 6
 """Known secrets shorter than this are masked where they are named, not searched for in other text."""
 
@@ -100,21 +107,47 @@ def redact_target(target: str, authorization: str | None = None) -> str:
     """A request target (path and query, as sent) fit for a log line.
 
     Secret-named query parameters are masked (``?token=abc…secured…xyz``), the rest is kept as sent,
-    and the request's own bearer token is masked wherever else it appears. Cheap when there is
-    nothing to mask.
+    and the request's own bearer token is masked wherever else it appears, percent-encoded or not.
+    Cheap when there is nothing to mask.
     """
     bearer = bearer_of(authorization)
+    secrets = url_spellings(bearer) if bearer else []
     path, mark, query = target.partition("?")
     if query and any(part in query.lower() for part in SECRET_NAME_PARTS):
-        pieces, secrets = [], [bearer]
+        pieces = []
         for piece in query.split("&"):
             name, equals, value = piece.partition("=")
             if equals and value and is_secret_name(unquote_plus(name)):
-                secrets.append(unquote_plus(value))
+                secrets += url_spellings(unquote_plus(value))
                 piece = f"{name}={mask_secret(unquote_plus(value))}"
             pieces.append(piece)
-        redactor = Redactor(secrets)
-        return f"{redactor.text(path)}{mark}{redactor.text('&'.join(pieces))}"
-    if bearer and len(bearer) >= MIN_SCRUB_LENGTH and bearer in target:
-        return Redactor([bearer]).text(target)
-    return target
+        query = "&".join(pieces)
+    elif not any(secret in target for secret in secrets):
+        return target
+    redactor = Redactor(secrets)
+    return f"{redactor.text(path)}{mark}{redactor.text(query)}"
+
+
+def url_spellings(secret: str) -> list[str]:
+    """A secret as sent and as a URL carries it (``user%3A1-abc``, ``a+b``)."""
+    return list(dict.fromkeys((secret, quote(secret, safe=""), quote(secret), quote_plus(secret))))
+
+
+def redact_log_text(text: str) -> str:
+    """Free text of a server log (an invalid request line, say), secrets masked.
+
+    ``name=value`` pairs with a secret name, and ``Bearer <token>``.
+    """
+    text = _SECRET_PAIR.sub(lambda m: m.group(1) + mask_secret(unquote_plus(m.group(2))), text)
+    return _BEARER.sub(lambda m: m.group(1) + mask_secret(m.group(2)), text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that passes every record through :func:`redact_log_text`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_log_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True

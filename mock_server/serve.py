@@ -16,13 +16,14 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from mock_server.config import MockConfig
+from mock_server.redaction import RedactingFilter
 from mock_server.redaction import redact_target
 from mock_server.scenarios import Scenario
 
 THREADS_PER_WORKER = 4
 GRACEFUL_TIMEOUT = 3
-# time, method, path with query (secrets masked: redaction.redact_target), status, response bytes,
-# duration in ms. Never a request header: the Authorization header carries the caller's token.
+# time, method, path with query, status, response bytes, duration in ms. Never a request header:
+# the Authorization header carries the caller's token.
 ACCESS_LOG_FORMAT = '%(t)s "%(m)s %({raw_uri}e)s" %(s)s %(B)s %(M)sms'
 
 
@@ -69,6 +70,7 @@ class StderrAccessLogger(Logger):
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
+        self.error_log.addFilter(RedactingFilter())  # e.g. an invalid request line quoted whole
         for handler in self.access_log.handlers:
             if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
                 handler.setStream(sys.stderr)

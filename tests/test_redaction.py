@@ -12,6 +12,7 @@ from helpers import face_bytes
 from helpers import face_part
 
 from mock_server.redaction import Redactor
+from mock_server.redaction import redact_log_text
 from mock_server.redaction import redact_target
 
 API_TOKEN = "user:77-journal-secret-api-token"
@@ -84,6 +85,7 @@ def test_an_unmasked_journal_would_be_caught(client, mock):
      "/__mock/faults?access_token=abc…secured…hij&x=abc…secured…hij"),
     ("/v1/pixverse/jobs/?jobid=user:1-bearer", "Bearer user:1-bearer", "/v1/pixverse/jobs/?jobid=use…secured…rer"),
     ("/v1/pixverse/account/user:1-bearer", "bearer user:1-bearer", "/v1/pixverse/account/use…secured…rer"),
+    ("/v1/pixverse/jobs/?jobid=user%3A1-bearer", "Bearer user:1-bearer", "/v1/pixverse/jobs/?jobid=use…secured…rer"),
     ("/v1/pixverse/jobs/?jobid=abc", "Bearer user:1-bearer", "/v1/pixverse/jobs/?jobid=abc"),
     ("/v1/pixverse/account", None, "/v1/pixverse/account"),
 ])
@@ -95,3 +97,12 @@ def test_redactor_masks_secret_names_whatever_the_shape():
     redactor = Redactor([DISCORD])
     assert redactor.value({"Discord": 12345678, "x": [{"API-Token": ["abcdefgh"]}], "n": DISCORD}) == {
         "Discord": "123…secured…678", "x": [{"API-Token": ["abc…secured…fgh"]}], "n": "MTI…secured…987"}
+
+
+def test_free_log_text_masks_secret_pairs_and_bearer_tokens():
+    line = ("Invalid HTTP request line: 'GET /__mock/wait/requests?since=3&token=user%3A1-abcdefgh&x=1 HTTP/1.1' "
+            "Authorization: Bearer user:1-abcdefgh; Discord=abcdefghijk")
+    assert redact_log_text(line) == (
+        "Invalid HTTP request line: 'GET /__mock/wait/requests?since=3&token=use…secured…fgh&x=1 HTTP/1.1' "
+        "Authorization: Bearer use…secured…fgh; Discord=abc…secured…ijk")
+    assert redact_log_text("Booting worker with pid: 42") == "Booting worker with pid: 42"
