@@ -1,7 +1,7 @@
 """Keep full secrets (API tokens, Discord tokens, the control token) out of everything the mock writes.
 
-One place masks what a request carries, wherever it is built: the access log line, the request
-journal entry, the kit's reports. Two rules work together:
+One place masks what a request carries, wherever it is built: the access log line (and the server's
+error log), the request journal entry, the kit's reports. Two rules work together:
 
 - a value under a secret-looking name (``discord``, ``Discord``, ``token``, ``access_token``...) is
   masked whatever its shape: a string, a number, a list, an object;
