@@ -46,7 +46,7 @@ BAD_CLIENT_PROPERTIES = {
     "meme_face_is_multipart_with_file",
     "requests_conform_to_spec",
 }
-READ_ONLY_IDS = ("listAccounts", "getAccount", "getJob", "getJobNoSlash")
+READ_ONLY_IDS = ("listAccounts", "getAccount", "getJob")
 
 
 @pytest.fixture
