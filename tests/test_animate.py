@@ -191,24 +191,16 @@ def test_unreadable_dimensions_give_16_9(client, mock):
     assert get_job(client, jobid)["attachments"][0]["height"] == video_manifest()["16:9"]["height"]
 
 
-@pytest.fixture
-def fixed_ratio_config(tmp_path):
+def test_generation_options_are_data(tmp_path):
+    """Animate's ratio and the hd_quality slowdown come from the ``generation`` file (here: 3:4, 2x)."""
     path = tmp_path / "generation.yaml"
     path.write_text("anime_characters: [kamisatoayaka]\nhd_quality_duration_factor: 2\nanimate_aspect_ratio: '3:4'\n")
-    return MockConfig(clock="manual", generation=path)
-
-
-@pytest.mark.parametrize("config", [pytest.param(None, id="fixed")])
-def test_generation_options_are_data(fixed_ratio_config, mock, client):
-    """Animate's ratio and the hd_quality slowdown come from the ``generation`` file (here: 3:4, 2x)."""
-    from helpers import fresh_mock
-
-    with fresh_mock(fixed_ratio_config) as (own_client, own_mock):
-        jobid = accepted(own_client, image=png_of(1920, 1080), hd_quality="Yes")["jobid"]
-        own_mock.advance(FAST_DONE * 2 - 0.5)
-        assert status_of(own_client, jobid) == "progress"
-        own_mock.advance(0.5)
-        assert get_job(own_client, jobid)["attachments"][0]["width"] == video_manifest()["3:4"]["width"]
+    with fresh_mock(MockConfig(clock="manual", generation=path)) as (client, mock):
+        jobid = accepted(client, image=png_of(1920, 1080), hd_quality="Yes")["jobid"]
+        mock.advance(FAST_DONE * 2 - 0.5)
+        assert status_of(client, jobid) == "progress"
+        mock.advance(0.5)
+        assert get_job(client, jobid)["attachments"][0]["width"] == video_manifest()["3:4"]["width"]
 
 
 def test_hd_quality_yes_takes_one_and_a_half_times_longer(client, mock):
