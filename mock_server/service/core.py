@@ -6,6 +6,7 @@ Routes call exactly one method; each returns the JSON body or raises an
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import time
@@ -45,6 +46,7 @@ from mock_server.service import seeding
 from mock_server.service import validation
 from mock_server.service.accounts import account_from_body
 from mock_server.service.inputs import RequestInput
+from mock_server.service.inputs import present
 from mock_server.service.validation import Common
 from mock_server.service.validation import Submission
 from mock_server.service.views import JobRenderer
@@ -190,8 +192,14 @@ class PixverseService:
 
     def submit_animate(self, tenant: str, data: RequestInput, base_url: str,
                        faults: Sequence[Fault] = ()) -> dict[str, Any]:
-        """``POST animate``: one video from an image."""
-        return self._submit(tenant, validation.animate_request(data), base_url, faults)
+        """``POST animate``: one video from an image, of the image's aspect ratio."""
+        request = validation.animate_request(data)
+        options = self.generation
+        assert request.upload is not None
+        request = dataclasses.replace(
+            request, video_ratio=options.animate_ratio(request.upload[1].data),
+            slowdown=options.hd_quality_duration_factor if request.params.get("hd_quality") == "Yes" else 1.0)
+        return self._submit(tenant, request, base_url, faults)
 
     def _submit(self, tenant: str, request: Submission, base_url: str, faults: Sequence[Fault]) -> dict[str, Any]:
         common = request.common
@@ -199,7 +207,6 @@ class PixverseService:
                                       request.missing)
         plan = self._plan(tenant, faults, *request.prompts)
         moderated = plan.moderated or self.moderation.flags(*request.prompts)
-        slowdown = self.generation.hd_quality_duration_factor if request.params.get("hd_quality") == "Yes" else 1.0
         uploaded = {}
         if request.upload is not None:
             name, upload = request.upload
@@ -207,13 +214,14 @@ class PixverseService:
         now = self.clock.now()
 
         def build(candidate: Candidate, sequence: int) -> Job:
-            job = self._new_job(tenant, request.verb, candidate, sequence, common, moderated, now, plan, slowdown)
+            job = self._new_job(tenant, request.verb, candidate, sequence, common, moderated, now, plan,
+                                request.slowdown)
             job.result = self.graph.result_of_verb(job.verb)
             job.record = {**uploaded, **request.params, **job.record}
             if request.upload is not None and request.upload[1].filename:
                 job.extra["upload_filename"] = request.upload[1].filename
-            if request.verb == "pixverse-animate" and request.upload is not None:
-                job.extra["video_ratio"] = self.generation.animate_ratio(request.upload[1].data)
+            if request.video_ratio:
+                job.extra["video_ratio"] = request.video_ratio
             return job
 
         return self._admit(tenant, candidates, build, moderated, now, base_url)
@@ -254,7 +262,7 @@ class PixverseService:
         def build(candidate: Candidate, sequence: int) -> Job:
             job = self._new_job(tenant, "pixverse-button", candidate, sequence, common, moderated, now, plan)
             job.result = self.graph.result_of_button(request.button, parent.result)
-            echo = _present({"button": request.button, "prompt": params.get("prompt"),
+            echo = present({"button": request.button, "prompt": params.get("prompt"),
                              "parentJobId": parent.jobid})
             job.record = {**echo, **job.record}
             job.extra["params"] = params
@@ -348,7 +356,7 @@ class PixverseService:
         jobid = (f"j{stamp:%m%d%H%M%S}{stamp.microsecond // 1000:03d}{sequence % 10000:04d}"
                  f"-u{user_id}-c{account.channel}-bot:pixverse")
         message_id = str(((int(now * 1000) - _DISCORD_EPOCH_MS) << 22) + sequence % 4096)
-        record = _present({
+        record = present({
             "discord": account.discord_masked,
             "server": account.server,
             "channel": account.channel,
@@ -391,7 +399,3 @@ class PixverseService:
         """``DELETE account/{channel}``; answers 204."""
         if not self.store.delete_account(tenant, channel):
             raise NotFound(messages.ACCOUNT_DELETE_NOT_FOUND)
-
-
-def _present(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None and value != ""}

@@ -68,3 +68,8 @@ class RequestInput:
         if isinstance(value, str) and _INTEGER.fullmatch(value):
             return int(value), raw
         return None, raw
+
+
+def present(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without the absent ones (``None`` or empty), in their order."""
+    return {key: value for key, value in values.items() if value is not None and value != ""}

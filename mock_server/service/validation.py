@@ -21,6 +21,7 @@ from mock_server import messages
 from mock_server.errors import BadRequest
 from mock_server.service.inputs import RequestInput
 from mock_server.service.inputs import Upload
+from mock_server.service.inputs import present
 
 _IMAGE_MAGIC = (
     b"\xff\xd8\xff",  # JPEG
@@ -57,6 +58,10 @@ class Submission:
     """The endpoint's "value is missing" message, also the answer when no account is usable."""
     prompts: tuple[str | None, ...] = ()
     upload: tuple[str, Upload] | None = None
+    video_ratio: str | None = None
+    """The videos' aspect ratio when no ``aspect_ratio`` field says it (animate: from the image)."""
+    slowdown: float = 1.0
+    """How much longer than usual the job takes (animate with ``hd_quality: Yes``)."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ def meme_face_request(data: RequestInput) -> Submission:
     common = _common(data, reply_url, reply_ref)
     _check_image(face, messages.FACE_NOT_IMAGE)
     params = {"prompt": prompt, "negative_prompt": negative, "seed_value": seed_value, "aspect_ratio": aspect_ratio}
-    return Submission("pixverse-meme_face", _present(params), common, data.text("server"), data.text("channel"),
+    return Submission("pixverse-meme_face", present(params), common, data.text("server"), data.text("channel"),
                       messages.MEME_FACE_MISSING, (prompt, negative), ("face", face))
 
 
@@ -107,7 +112,7 @@ def create_request(data: RequestInput, characters: Sequence[str], *, single: boo
     params = {"prompt": prompt, "style": style, "negative_prompt": negative, "aspect_ratio": aspect_ratio,
               "character": character, "seed_value": seed_value}
     verb = "pixverse-create_single" if single else "pixverse-create"
-    return Submission(verb, _present(params), common, data.text("server"), data.text("channel"),
+    return Submission(verb, present(params), common, data.text("server"), data.text("channel"),
                       messages.CREATE_MISSING, (prompt, negative))
 
 
@@ -131,7 +136,7 @@ def animate_request(data: RequestInput) -> Submission:
     _check_image(image, messages.IMAGE_NOT_IMAGE)
     params = {"prompt": prompt, "motion": messages.MOTION_DEFAULT if motion is None else motion,
               "seed_value": seed_value, "hd_quality": hd_quality}
-    return Submission("pixverse-animate", _present(params), common, data.text("server"), data.text("channel"),
+    return Submission("pixverse-animate", present(params), common, data.text("server"), data.text("channel"),
                       messages.ANIMATE_MISSING, (prompt,), ("image", image))
 
 
@@ -182,10 +187,6 @@ def _seed_value(data: RequestInput) -> int | None:
     if raw is not None and (seed_value is None or not 0 <= seed_value <= messages.SEED_VALUE_MAX):
         raise BadRequest(messages.SEED_VALUE_RANGE.format(seed_value=raw))
     return seed_value
-
-
-def _present(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None and value != ""}
 
 
 def _common(data: RequestInput, reply_url: str | None, reply_ref: str | None) -> Common:
