@@ -522,6 +522,7 @@ SUCCESS_BUILDERS: dict[str, Builder] = {
     "postButton/200/started": started_button,
     "getJob/200/completedMemeFace": completed_meme_face("getJob"),
     "getJob/200/completedCreateSingle": seeded_job("getJob", "pixverse-create_single"),
+    "getJob/200/completedCreate": seeded_job("getJob", "pixverse-create"),
     "cancelJob/200/cancelled": cancelled("cancelJob"),
     "cancelJob/200/alreadyCompleted": already_completed("cancelJob"),
     "listAccounts/200/twoAccounts": configured_as_example,
