@@ -39,10 +39,10 @@ JOURNAL_PATH = "/__mock/journal/requests"
 PAGE_SIZE = 1000
 HTTP_TIMEOUT = 30.0
 MAX_CURL_CHARS = 300
-READ_ONLY_OPERATIONS = ("listAccounts", "getAccount", "getJob", "getJobNoSlash")
+READ_ONLY_OPERATIONS = ("listAccounts", "getAccount", "getJob")
 """The operations ``conformance`` runs by default: they read and never change anything."""
-OPERATION_ORDER = ("listAccounts", "getAccount", "postMemeFace", "postButton", "getJob", "getJobNoSlash",
-                   "cancelJob", "cancelJobNoSlash", "postAccount", "deleteAccount")
+OPERATION_ORDER = ("listAccounts", "getAccount", "postCreate", "postCreateSingle", "postAnimate", "postMemeFace",
+                   "postButton", "getJob", "cancelJob", "postAccount", "deleteAccount")
 """Reads that discover channels first, submits before the job reads that reuse their job ids, deletes last."""
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
@@ -355,7 +355,7 @@ class Discovered:
 @click.option("--spec", type=click.Path(dir_okay=False), default=None,
               help="The OpenAPI document to check against (default: the bundled openapi/pixverse-v1.yaml).")
 @click.option("--include-writes", is_flag=True,
-              help="Also send POST meme_face/button/account, DELETE account and the cancels (creates jobs!).")
+              help="Also send the POST submits and account, DELETE account and the cancels (creates jobs!).")
 @click.option("--max-examples", type=click.IntRange(1, 10_000), default=20, show_default=True,
               help="Generated cases per operation (on top of the spec's examples).")
 @click.option("--jobid", "jobids", multiple=True, metavar="ID",

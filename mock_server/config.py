@@ -44,6 +44,7 @@ class MockConfig:
     moderation_words: tuple[str, ...] = DEFAULT_MODERATION_WORDS
     button_graph: Path = field(default_factory=lambda: fixtures_dir() / "button-graph.yaml")
     seed_jobs: Path | None = field(default_factory=lambda: fixtures_dir() / "seed-jobs.yaml")
+    generation: Path = field(default_factory=lambda: fixtures_dir() / "generation.yaml")
     public_url: str | None = None
     max_upload_bytes: int = 10 * 1024 * 1024
     clock_start: float | None = None
@@ -130,7 +131,7 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name} must be a whole number, not {value!r}") from exc
-    if name in {"button_graph", "seed_jobs"}:
+    if name in {"button_graph", "seed_jobs", "generation"}:
         return Path(value) if value else None
     if name == "jobs":
         return tuple(dict(job) for job in value or ())

@@ -21,6 +21,7 @@ from mock_server.accounts import digest
 from mock_server.accounts import mask_secret
 from mock_server.clock import iso_millis
 from mock_server.errors import ApiError
+from mock_server.faults import SUBMIT_OPERATIONS
 from mock_server.http.inputs import MALFORMED
 from mock_server.http.inputs import form_parts
 from mock_server.http.inputs import json_value
@@ -31,6 +32,9 @@ from mock_server.redaction import secrets_in
 MAX_FIELD_CHARS = 4096
 
 OPERATIONS = {
+    "vendor.create": "create",
+    "vendor.create_single": "create_single",
+    "vendor.animate": "animate",
     "vendor.meme_face": "meme_face",
     "vendor.button": "button",
     "vendor.get_job": "jobs",
@@ -110,7 +114,7 @@ def _entry(runtime: Any, req: Any, state: Any, response: Response) -> dict[str, 
     if isinstance(body, dict):
         if body.get("jobid"):
             entry["jobid"] = body["jobid"]
-        if body.get("status") and operation in ("meme_face", "button", "jobs", "cancel"):
+        if body.get("status") and operation in (*SUBMIT_OPERATIONS, "jobs", "cancel"):
             entry["jobStatus"] = body["status"]
         if body.get("buttons"):
             entry["buttons"] = body["buttons"]
