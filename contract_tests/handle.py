@@ -10,6 +10,7 @@ from contract_tests.properties import judge
 from contract_tests.server import ThreadedMockServer
 from mock_server import MockRuntime
 from mock_server.accounts import digest
+from mock_server.control.access import CONTROL_TOKEN_HEADER
 
 
 @dataclass
@@ -34,6 +35,12 @@ class MockHandle:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """Headers for ``/__mock/`` over HTTP: the control token, when the mock has one (off loopback)."""
+        token = self.control.config.control_token
+        return {CONTROL_TOKEN_HEADER: token} if token else {}
 
     @property
     def control(self) -> MockRuntime:

@@ -44,6 +44,7 @@ class MockConfig:
     moderation_words: tuple[str, ...] = DEFAULT_MODERATION_WORDS
     button_graph: Path = field(default_factory=lambda: fixtures_dir() / "button-graph.yaml")
     seed_jobs: Path | None = field(default_factory=lambda: fixtures_dir() / "seed-jobs.yaml")
+    generation: Path = field(default_factory=lambda: fixtures_dir() / "generation.yaml")
     public_url: str | None = None
     max_upload_bytes: int = 10 * 1024 * 1024
     clock_start: float | None = None
@@ -55,6 +56,8 @@ class MockConfig:
     callback_duplicate_rate: float = 0.0
     journal_limit: int = 50_000
     jobs: tuple[Mapping[str, Any], ...] = ()
+    control_token: str | None = field(default=None, repr=False)
+    """Required by ``/__mock/`` when set, and always off loopback (``control/access.py``)."""
 
     def __post_init__(self) -> None:
         if self.clock not in PROFILES:
@@ -63,6 +66,8 @@ class MockConfig:
             raise ConfigError(f"store must be 'memory' or 'sqlite:PATH', not {self.store!r}")
         if self.workers < 1:
             raise ConfigError("workers must be at least 1")
+        if self.control_token is not None and (not isinstance(self.control_token, str) or not self.control_token):
+            raise ConfigError("control_token must be a non-empty string")
         for account in self.accounts:
             missing = {"discord", "server", "channel"} - set(account)
             if missing:
@@ -126,7 +131,7 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name} must be a whole number, not {value!r}") from exc
-    if name in {"button_graph", "seed_jobs"}:
+    if name in {"button_graph", "seed_jobs", "generation"}:
         return Path(value) if value else None
     if name == "jobs":
         return tuple(dict(job) for job in value or ())

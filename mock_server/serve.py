@@ -78,14 +78,19 @@ def bind_address(host: str, port: int) -> str:
 
 
 # ------------------------------------------------------------------------------ the access log
-def access_line(method: str, uri: str, status: int, length: int | None, millis: int) -> str:
+def access_line(method: str, uri: str, status: int, length: int | None, millis: int,
+                authorization: str | None = None) -> str:
     """The one access-log line of a request: time, method, path with query, status, bytes, ms.
 
-    Never a request header: the Authorization header carries the caller's token. A dropped
-    connection (``drop`` fault) is logged with nginx's 444 ("closed with no answer").
+    Never a request header, and the target with its secrets masked (``?token=``, the request's own
+    bearer token however spelled; :func:`mock_server.redaction.redact_target`). A dropped connection
+    (``drop`` fault) is logged with nginx's 444 ("closed with no answer").
     """
+    from mock_server.redaction import redact_target
+
     stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z")
-    return f'[{stamp}] "{method} {uri}" {status} {"-" if length is None else length} {millis}ms'
+    target = redact_target(uri, authorization)
+    return f'[{stamp}] "{method} {target}" {status} {"-" if length is None else length} {millis}ms'
 
 
 # ------------------------------------------------------------------------- the RSGI -> WSGI bridge
@@ -204,7 +209,8 @@ class WsgiBridge:
         else:
             proto.response_bytes(status, [*headers, ("Connection", "close")] if self.stopping else headers, body)
             length = len(body)
-        self.log(access_line(scope.method, uri, status, length, int((time.perf_counter() - started) * 1000)))
+        millis = int((time.perf_counter() - started) * 1000)
+        self.log(access_line(scope.method, uri, status, length, millis, scope.headers.get("authorization")))
 
     async def answer(self, scope: Any, proto: Any, uri: str) -> tuple[int, list[tuple[str, str]], bytes]:
         if len(uri) > MAX_URI_BYTES:
@@ -226,7 +232,7 @@ class WsgiBridge:
             import asyncio
 
             try:
-                body = await asyncio.wait_for(proto() if declared else self.read_unsized(proto), BODY_READ_TIMEOUT)
+                body = await asyncio.wait_for(self.read_body(proto), BODY_READ_TIMEOUT)
             except TimeoutError:
                 status, headers, payload = envelope(
                     408, f"Request body not received within {BODY_READ_TIMEOUT:g} s")
@@ -246,14 +252,21 @@ class WsgiBridge:
             environ["CONTENT_LENGTH"] = str(len(body))
         return await self.loop.run_in_executor(self.pool, self.call_app, environ)
 
-    async def read_unsized(self, proto: Any) -> bytes | None:
-        """A body sent without Content-Length (chunked), or ``None`` once it passes the upload limit."""
+    async def read_body(self, proto: Any) -> bytes | None:
+        """The body as far as the client sent it, or ``None`` once it passes the upload limit (chunked).
+
+        A client that goes away mid-body leaves a body shorter than its Content-Length: the app
+        answers that (400), as it did under a server that streamed the body to it.
+        """
         parts, size = [], 0
-        async for chunk in proto:
-            size += len(chunk)
-            if size > self.max_body:
-                return None
-            parts.append(chunk)
+        try:
+            async for chunk in proto:
+                size += len(chunk)
+                if size > self.max_body:
+                    return None
+                parts.append(chunk)
+        except Exception:  # the connection ended before the body did
+            pass
         return b"".join(parts)
 
     def call_app(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -316,9 +329,13 @@ def server_options(config: MockConfig, port: int) -> dict[str, Any]:
                                         max_buffer_size=HTTP1_BUFFER_BYTES),
         "workers_kill_timeout": int(STOP_TIMEOUT) + 1,
         "log_level": "warning",
-        "log_dictconfig": {"handlers": {
-            "console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
-            "access": {"formatter": "access", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}}},
+        "log_dictconfig": {  # on stderr, secrets masked (a request line quoted in an error, say)
+            "filters": {"redact": {"()": "mock_server.redaction.RedactingFilter"}},
+            "handlers": {
+                "console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+                            "filters": ["redact"]},
+                "access": {"formatter": "access", "class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+                           "filters": ["redact"]}}},
     }
 
 

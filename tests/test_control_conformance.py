@@ -115,13 +115,17 @@ def test_control_spec_is_apart_from_the_vendor_spec():
     assert not set(_spec()["paths"]) & set(vendor["paths"])
 
 
-def test_control_spec_has_no_security_and_says_why():
+def test_control_spec_security_is_the_control_token_and_says_when():
     spec = _spec()
-    assert spec["security"] == []
-    assert "securitySchemes" not in spec.get("components", {})
-    assert all("security" not in spec["paths"][path][method] for path, method in _operations())
+    assert spec["security"] == [{}, {"controlToken": []}]
+    assert spec["components"]["securitySchemes"] == {"controlToken": {
+        "type": "apiKey", "in": "header", "name": "X-Mock-Control-Token",
+        "description": spec["components"]["securitySchemes"]["controlToken"]["description"]}}
+    assert spec["paths"]["/__mock/health"]["get"]["security"] == []
+    guarded = [(path, method) for path, method in _operations() if path != "/__mock/health"]
+    assert all("401" in spec["paths"][path][method]["responses"] for path, method in guarded)
     description = spec["info"]["description"]
-    assert "loopback" in description and "never expose" in description
+    assert "loopback" in description and "X-Mock-Control-Token" in description
 
 
 def test_control_spec_operations_are_complete():
@@ -262,13 +266,20 @@ def test_every_documented_status_is_answered_and_matches_the_spec(app, mock, cli
 
     with _fast_app() as fast:
         call("post", "/__mock/clock/advance", 409, app=fast, body={"seconds": 1})
+    with _fast_app(host="0.0.0.0", control_token="conformance-control-token") as guarded:
+        for path, method in _operations():
+            if "401" in _spec()["paths"][path][method]["responses"]:
+                call(method, path, 401, app=guarded, path_parameters={"kind": "requests", "jobid": jobid})
 
     assert _documented_statuses() - call.seen == set()
 
 
 class _fast_app:
+    def __init__(self, **config: Any) -> None:
+        self.config = MockConfig(clock="fast", **config)
+
     def __enter__(self):
-        self.app = create_app(MockConfig(clock="fast"))
+        self.app = create_app(self.config)
         return self.app
 
     def __exit__(self, *exc: Any) -> None:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 from typing import Protocol
 
+from mock_server.faults import SUBMIT_OPERATIONS
 from mock_server.faults import Fault
 from mock_server.store.release import release_later
 
@@ -37,9 +38,9 @@ class FaultRule:
     probability: float = 1.0
 
     def applies_to(self, endpoint: str, tenant: str | None) -> bool:
-        """``endpoint`` None matches every operation; ``submit`` matches meme_face and button."""
+        """``endpoint`` None matches every operation; ``submit`` every operation that creates a job."""
         endpoint_matches = self.endpoint in (None, endpoint) or (
-            self.endpoint == "submit" and endpoint in ("meme_face", "button"))
+            self.endpoint == "submit" and endpoint in SUBMIT_OPERATIONS)
         return endpoint_matches and self.tenant in (None, tenant)
 
     def used(self) -> FaultRule | None:
