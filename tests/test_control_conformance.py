@@ -174,6 +174,10 @@ def control_schema():
     return schemathesis.openapi.from_path(control_spec_path())
 
 
+PAGES = ("/__mock/", "/__mock/openapi.yaml")
+"""Operations that answer HTML or YAML, not JSON."""
+
+
 class Exercise:
     """Calls one operation with concrete data through schemathesis and checks the answer."""
 
@@ -193,7 +197,7 @@ class Exercise:
         assert response.status_code == status, (method, path, parts, body, response.text)
         case.validate_response(response, checks=CHECKS)
         self.seen.add((path, method, status))
-        return response.json()
+        return response.text if path in PAGES else response.json()
 
 
 def test_every_documented_status_is_answered_and_matches_the_spec(app, mock, client, control_schema,
@@ -230,6 +234,10 @@ def test_every_documented_status_is_answered_and_matches_the_spec(app, mock, cli
                          query={"token": TOKEN, "limit": 10})
     assert any(e["violations"] for e in requests_page["entries"])
     call("get", "/__mock/journal/{kind}", 400, path_parameters={"kind": "responses"})
+    overview = call("get", "/__mock/overview", 200)
+    assert [len(t["jobs"]) for t in overview["tenants"]] == [2] and len(overview["callbacks"]) == 2
+    assert call("get", "/__mock/openapi.yaml", 200).startswith("openapi: 3.1")
+    assert "<html" in call("get", "/__mock/", 200)
     call("get", "/__mock/wait/{kind}", 200, path_parameters={"kind": "callbacks"}, query={"timeout": 0})
     call("get", "/__mock/wait/{kind}", 200, path_parameters={"kind": "requests"}, query={"timeout": 0})
     call("get", "/__mock/wait/{kind}", 408, path_parameters={"kind": "requests"},

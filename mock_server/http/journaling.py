@@ -20,6 +20,8 @@ from mock_server.accounts import mask_secret
 from mock_server.clock import iso_millis
 
 MAX_FIELD_CHARS = 4096
+NOT_JOURNALED = ("/__mock", "/docs", "/openapi.yaml")
+"""The control plane and the served contracts: not vendor requests."""
 
 OPERATIONS = {
     "vendor.meme_face": "meme_face",
@@ -54,7 +56,7 @@ def _caller(req: Any, state: Any) -> tuple[str | None, str | None]:
 
 
 def register_journaling(app: Flask) -> None:
-    """Install the journal hooks (everything except ``/__mock/``)."""
+    """Install the journal hooks (everything except :data:`NOT_JOURNALED`)."""
 
     @app.before_request
     def start_clock() -> None:
@@ -64,7 +66,7 @@ def register_journaling(app: Flask) -> None:
     @app.after_request
     def record(response: Response) -> Response:
         req = request._get_current_object()  # type: ignore[attr-defined]
-        if req.path.startswith("/__mock"):
+        if req.path.startswith(NOT_JOURNALED):
             return response
         runtime = current_app.extensions["pixverse_mock"]
         if runtime.config.journal_limit == 0:  # no request journal: nothing would be kept
