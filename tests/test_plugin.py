@@ -17,7 +17,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-PLUGIN = "contract_tests.plugin"
+PLUGIN = "pytest_pixverse_mock"
 ROOT = Path(__file__).resolve().parents[1]
 
 
