@@ -63,8 +63,9 @@ def _kit() -> Any:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the hypothesis profile ``pixverse-ci`` (100 examples, derandomized, no example database:
-    the same run every time) when it is asked for, or when hypothesis is loaded anyway.
+    """Register the hypothesis profile ``pixverse-ci`` when it is asked for, or hypothesis is loaded anyway.
+
+    The profile: 100 examples, derandomized, no example database (the same run every time).
 
     ``tryfirst``: before hypothesis's own plugin loads the profile named by ``--hypothesis-profile``.
     """

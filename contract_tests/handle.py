@@ -66,8 +66,10 @@ class MockHandle:
 
     async def wait_for_async(self, kind: str = "requests", *, timeout: float = 5.0,
                              **filters: Any) -> dict[str, Any] | None:
-        """:meth:`wait_for` for ``async`` tests: waits in a worker thread, so the event loop (and an
-        async client under test) keeps running meanwhile."""
+        """:meth:`wait_for` for ``async`` tests: the event loop (and an async client under test) keeps running.
+
+        The wait happens in a worker thread (``asyncio.to_thread``).
+        """
         return await asyncio.to_thread(self.wait_for, kind, timeout=timeout, **filters)
 
     def violations(self, *, only: Any = None) -> list[Violation]:

@@ -10,6 +10,7 @@ from contract_tests.handle import MockHandle
 from contract_tests.server import ThreadedMockServer
 from mock_server import MockConfig
 
+
 class MockPool:
     """One running mock per distinct config, started on first use, all stopped at the end of the session.
 

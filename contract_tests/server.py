@@ -14,8 +14,8 @@ from werkzeug.serving import make_server
 
 from mock_server import MockConfig
 from mock_server import MockRuntime
-from mock_server import create_app
 from mock_server import Scenario
+from mock_server import create_app
 from mock_server import mock_of
 from mock_server import restart
 
