@@ -57,7 +57,7 @@ class InputError(click.ClickException):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="pixverse-mock", prog_name="pixverse-contract")
+@click.version_option(package_name="pixverse-mock", prog_name="pixverse-contract", message="%(prog)s %(version)s")
 def main() -> None:
     """Check a PixVerse v1 client (from the mock's journal) or a server (against the spec)."""
 

@@ -377,7 +377,7 @@ def test_version(runner):
 
     result = runner.invoke(main, ["--version"])
     assert result.exit_code == 0
-    assert result.output.strip() == f"pixverse-contract, version {version('pixverse-mock')}"
+    assert result.output.strip() == f"pixverse-contract {version('pixverse-mock')}"  # as pixverse-mock --version
 
 
 def test_tokenless_requests_count_once_not_against_every_token(runner, tmp_path):
