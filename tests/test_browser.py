@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+from helpers import ok_receiver
 
 from contract_tests import MockHandle
 from contract_tests import ThreadedMockServer
@@ -64,25 +62,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[str]:
-    """A callback receiver on 127.0.0.1 that answers 200."""
-
-    class Ok(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with ok_receiver() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

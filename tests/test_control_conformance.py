@@ -19,11 +19,8 @@ import math
 import os
 import re
 import subprocess
-import threading
 from collections.abc import Iterator
 from functools import cache
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,7 @@ import schemathesis
 import yaml
 from conftest import TOKEN
 from helpers import meme_face_job
+from helpers import ok_receiver
 from helpers import submit_meme_face
 from hypothesis import HealthCheck
 from hypothesis import given
@@ -144,29 +142,10 @@ def test_control_spec_wait_timeout_is_bounded():
 # --- real answers against the spec -------------------------------------------------------------------
 
 
-class _Ok(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def receiver_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/hook"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with ok_receiver() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
