@@ -45,10 +45,11 @@ def _shadowing(name: str) -> str | None:
         found = spec.origin if spec is not None else None
     if found is not None and Path(found).resolve() == ours:
         return None
-    where = found or "a module with no file"
-    return (f"{where} shadows pixverse-mock's package {name!r} ({ours.parent}); rename yours, or keep "
-            f"its folder off sys.path ahead of site-packages (`python -m pytest` puts the current "
-            f"directory first: run `pytest` instead, or use --import-mode=importlib)")
+    if module is None and found is None:
+        return f"its package {name!r} is not importable (expected in {ours.parent}): reinstall pixverse-mock"
+    return (f"{found or 'a module with no file'} shadows pixverse-mock's package {name!r} ({ours.parent}); "
+            f"rename yours, or keep its folder off sys.path (`python -m pytest` puts the current directory "
+            f"first; `pytest --import-mode=importlib` does not add it)")
 
 
 def _kit() -> Any:

@@ -30,6 +30,10 @@ def _plugin_args() -> list[str]:
     return [] if autoload and _installed() else ["-p", PLUGIN]
 
 
+LEAN = ("-p", "no:cacheprovider", "-p", "no:schemathesis")
+"""For inner pytest processes: schemathesis's own plugin takes seconds to import and none of them uses it."""
+
+
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_inprocess(*_plugin_args(), "-p", "no:cacheprovider", *args)
 
@@ -261,7 +265,7 @@ def test_under_xdist_every_worker_has_its_own_mock(pytester: pytest.Pytester, tm
     seen = tmp_path / "seen"
     seen.mkdir()
     pytester._monkeypatch.setenv("SEEN_DIR", str(seen))
-    result = pytester.runpytest_subprocess(*_plugin_args(), "-p", "no:cacheprovider", "-n", "4", "--dist", "loadfile")
+    result = pytester.runpytest_subprocess(*_plugin_args(), *LEAN, "-n", "4", "--dist", "loadfile")
     result.assert_outcomes(passed=16)
     urls = {path.stem: set(path.read_text(encoding="utf-8").split()) for path in seen.glob("*.txt")}
     assert sorted(urls) == ["gw0", "gw1", "gw2", "gw3"], urls
@@ -333,7 +337,7 @@ def test_without_the_mock():
 def test_with_the_mock(pixverse_mock):
     pass
 ''')
-    result = pytester.runpytest_subprocess(*_plugin_args(), "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(*_plugin_args(), *LEAN)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines([
         f"*pixverse-mock cannot start its mock: {shadows['mock_server']} shadows pixverse-mock's package "
