@@ -1,9 +1,10 @@
 """The pytest plugin (``pytest11`` entry point ``pixverse_mock``), exercised by inner pytest sessions.
 
-Each test writes a small test project with ``pytester`` and runs it in this process. The plugin is
-loaded the way a user gets it: from the installed entry point when the installed metadata has it,
-else with ``-p contract_tests.plugin`` (an editable install made before the entry point was declared
-does not list it until ``pip install -e .`` runs again).
+Each test writes a small test project with ``pytester`` and runs it in this process (or, for
+``-n 4`` and shadowed packages, in a child pytest). The plugin is loaded the way a user gets it: from
+the installed entry point when the installed metadata has it, else with ``-p pytest_pixverse_mock``
+(an editable install made before the entry point changed does not list it until ``pip install -e .``
+runs again).
 """
 
 from __future__ import annotations
