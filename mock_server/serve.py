@@ -114,6 +114,7 @@ class MockApplication(BaseApplication):
         from mock_server.app import mock_of
 
         self.app = create_app(self.config)
+        self.app.extensions["pixverse_mock_scenario"] = self.scenario  # shown on the dashboard
         if self.scenario is not None and self.config.sqlite_path is None:
             self.scenario.queue_faults(mock_of(self.app).control)
         return self.app
