@@ -48,6 +48,10 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
 
+NO_TOKEN = "(no token)"
+"""The tenant the tokenless requests are judged as when no client owns them."""
+
+
 class InputError(click.ClickException):
     """A usage or input/output problem: a one-line message and exit code 2 (never a traceback)."""
 
@@ -59,6 +63,7 @@ class ControlTokenNeeded(InputError):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pixverse-mock", prog_name="pixverse-contract", message="%(prog)s %(version)s")
 def main() -> None:
     """Check a PixVerse v1 client (from the mock's journal) or a server (against the spec)."""
 
@@ -216,7 +221,7 @@ def attribute_anonymous(journal: Journal, token: str | None) -> list[dict[str, A
         if journal.anonymous and tenants:
             journal.notes.append(f"{journal.anonymous} request(s) without a token judged apart from the "
                                  f"{len(tenants)} tokens (use --token to judge them with one client)")
-        return journal.entries
+        owner = NO_TOKEN  # one client of their own, not a share of every token's traffic
     return [e if e.get("tenant") is not None else {**e, "tenant": owner} for e in journal.entries]
 
 

@@ -14,10 +14,11 @@ from werkzeug.serving import make_server
 
 from mock_server import MockConfig
 from mock_server import MockRuntime
+from mock_server import Scenario
 from mock_server import create_app
 from mock_server import mock_of
+from mock_server import restart
 from mock_server.control.access import with_control_token
-from mock_server.scenarios import Scenario
 
 
 class MockServerError(AssertionError):
@@ -60,6 +61,10 @@ class ThreadedMockServer:
     @property
     def runtime(self) -> MockRuntime:
         return mock_of(self.app)
+
+    def renew(self) -> MockRuntime:
+        """Swap in a fresh runtime built from the config (and scenario): the state :meth:`start` made, same port."""
+        return restart(self.app)
 
     def check(self) -> None:
         """Raise :class:`MockServerError` if the mock hit an unexpected exception since the last check."""

@@ -13,12 +13,14 @@ from typing import Any
 if TYPE_CHECKING:
     from mock_server.app import create_app
     from mock_server.app import mock_of
+    from mock_server.app import restart
     from mock_server.config import MockConfig
     from mock_server.runtime import MockRuntime
+    from mock_server.scenarios import Scenario
 
-__all__ = ["MockConfig", "MockRuntime", "create_app", "mock_of"]
-_HOMES = {"create_app": "mock_server.app", "mock_of": "mock_server.app", "MockConfig": "mock_server.config",
-          "MockRuntime": "mock_server.runtime"}
+__all__ = ["MockConfig", "MockRuntime", "Scenario", "create_app", "mock_of", "restart"]
+_HOMES = {"create_app": "mock_server.app", "mock_of": "mock_server.app", "restart": "mock_server.app",
+          "MockConfig": "mock_server.config", "MockRuntime": "mock_server.runtime", "Scenario": "mock_server.scenarios"}
 
 
 def __getattr__(name: str) -> Any:

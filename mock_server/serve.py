@@ -426,6 +426,7 @@ def run(config: MockConfig, scenario: Scenario | None = None) -> None:
         from mock_server.app import mock_of
 
         app = create_app(config)
+        app.extensions["pixverse_mock_scenario"] = scenario  # shown on the dashboard
         if scenario is not None and config.sqlite_path is None:
             scenario.queue_faults(mock_of(app).control)
         return app, mock_of(app).close

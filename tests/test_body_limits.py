@@ -46,7 +46,7 @@ def test_deep_json_to_a_control_route_is_400(client, method, path):
 
 def test_json_at_the_depth_limit_is_read(client):
     nested = "[" * 31 + "]" * 31
-    response = client.post("/v1/pixverse/button", data=f'{{"jobid": {nested}, "button": "X9"}}',
+    response = client.post("/v1/pixverse/button", data=f'{{"jobid": "j1", "button": "X9", "extra": {nested}}}',
                            content_type="application/json", headers=AUTH)
     assert_error(response, 400, "button X9 not supported")
 

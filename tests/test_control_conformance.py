@@ -19,11 +19,8 @@ import math
 import os
 import re
 import subprocess
-import threading
 from collections.abc import Iterator
 from functools import cache
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,7 @@ import schemathesis
 import yaml
 from conftest import TOKEN
 from helpers import meme_face_job
+from helpers import ok_receiver
 from helpers import submit_meme_face
 from hypothesis import HealthCheck
 from hypothesis import given
@@ -148,34 +146,19 @@ def test_control_spec_wait_timeout_is_bounded():
 # --- real answers against the spec -------------------------------------------------------------------
 
 
-class _Ok(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def receiver_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/hook"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with ok_receiver() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def control_schema():
     return schemathesis.openapi.from_path(control_spec_path())
+
+
+PAGES = ("/__mock/", "/__mock/openapi.yaml")
+"""Operations that answer HTML or YAML, not JSON."""
 
 
 class Exercise:
@@ -197,7 +180,7 @@ class Exercise:
         assert response.status_code == status, (method, path, parts, body, response.text)
         case.validate_response(response, checks=CHECKS)
         self.seen.add((path, method, status))
-        return response.json()
+        return response.text if path in PAGES else response.json()
 
 
 def test_every_documented_status_is_answered_and_matches_the_spec(app, mock, client, control_schema,
@@ -234,6 +217,10 @@ def test_every_documented_status_is_answered_and_matches_the_spec(app, mock, cli
                          query={"token": TOKEN, "limit": 10})
     assert any(e["violations"] for e in requests_page["entries"])
     call("get", "/__mock/journal/{kind}", 400, path_parameters={"kind": "responses"})
+    overview = call("get", "/__mock/overview", 200)
+    assert [len(t["jobs"]) for t in overview["tenants"]] == [2] and len(overview["callbacks"]) == 2
+    assert call("get", "/__mock/openapi.yaml", 200).startswith("openapi: 3.1")
+    assert "<html" in call("get", "/__mock/", 200)
     call("get", "/__mock/wait/{kind}", 200, path_parameters={"kind": "callbacks"}, query={"timeout": 0})
     call("get", "/__mock/wait/{kind}", 200, path_parameters={"kind": "requests"}, query={"timeout": 0})
     call("get", "/__mock/wait/{kind}", 408, path_parameters={"kind": "requests"},

@@ -30,6 +30,8 @@ from mock_server.redaction import bearer_of
 from mock_server.redaction import secrets_in
 
 MAX_FIELD_CHARS = 4096
+NOT_JOURNALED = ("/__mock", "/docs", "/openapi.yaml")
+"""The control plane and the served contracts: not vendor requests."""
 
 OPERATIONS = {
     "vendor.create": "create",
@@ -61,7 +63,7 @@ def _caller(req: Any, state: Any) -> tuple[str | None, str | None]:
 
 
 def register_journaling(app: Flask) -> None:
-    """Install the journal hooks (everything except ``/__mock/``)."""
+    """Install the journal hooks (everything except :data:`NOT_JOURNALED`)."""
 
     @app.before_request
     def start_clock() -> None:
@@ -71,7 +73,7 @@ def register_journaling(app: Flask) -> None:
     @app.after_request
     def record(response: Response) -> Response:
         req = request._get_current_object()  # type: ignore[attr-defined]
-        if req.path.startswith("/__mock"):
+        if req.path.startswith(NOT_JOURNALED):
             return response
         runtime = current_app.extensions["pixverse_mock"]
         if runtime.config.journal_limit == 0:  # no request journal: nothing would be kept
