@@ -232,7 +232,8 @@ class WsgiBridge:
             import asyncio
 
             try:
-                body = await asyncio.wait_for(self.read_body(proto), BODY_READ_TIMEOUT)
+                body = await asyncio.wait_for(self.read_sized(proto) if declared else self.read_body(proto),
+                                              BODY_READ_TIMEOUT)
             except TimeoutError:
                 status, headers, payload = envelope(
                     408, f"Request body not received within {BODY_READ_TIMEOUT:g} s")
@@ -252,12 +253,18 @@ class WsgiBridge:
             environ["CONTENT_LENGTH"] = str(len(body))
         return await self.loop.run_in_executor(self.pool, self.call_app, environ)
 
-    async def read_body(self, proto: Any) -> bytes | None:
-        """The body as far as the client sent it, or ``None`` once it passes the upload limit (chunked).
+    async def read_sized(self, proto: Any) -> bytes:
+        """A body with a Content-Length, in one call; empty if the client went away before its end.
 
-        A client that goes away mid-body leaves a body shorter than its Content-Length: the app
-        answers that (400), as it did under a server that streamed the body to it.
+        The app then sees a body shorter than its Content-Length and answers that (400).
         """
+        try:
+            return await proto()
+        except Exception:  # the connection ended before the body did
+            return b""
+
+    async def read_body(self, proto: Any) -> bytes | None:
+        """A body sent without Content-Length (chunked), or ``None`` once it passes the upload limit."""
         parts, size = [], 0
         try:
             async for chunk in proto:
