@@ -59,8 +59,13 @@ class MockConfig:
     def __post_init__(self) -> None:
         if self.clock not in PROFILES:
             raise ConfigError(f"clock must be one of {', '.join(PROFILES)}, not {self.clock!r}")
-        if not (self.store == "memory" or self.store.startswith("sqlite:")):
-            raise ConfigError(f"store must be 'memory' or 'sqlite:PATH', not {self.store!r}")
+        from mock_server.store import StoreLocationError
+        from mock_server.store import check_location
+
+        try:
+            check_location(self.store)
+        except StoreLocationError as exc:
+            raise ConfigError(str(exc)) from None
         if self.workers < 1:
             raise ConfigError("workers must be at least 1")
         for account in self.accounts:
@@ -113,6 +118,13 @@ class MockConfig:
     def with_overrides(self, **overrides: Any) -> MockConfig:
         """A copy with the given fields replaced (``None`` values are ignored)."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def shared_store(self) -> bool:
+        """Whether the store is shared by processes (``sqlite:``, ``redis://``), so workers may be processes."""
+        from mock_server.store import is_shared
+
+        return is_shared(self.store)
 
     @property
     def sqlite_path(self) -> str | None:

@@ -19,23 +19,13 @@ from mock_server.config import MockConfig
 from mock_server.control.callbacks import CallbackDispatcher
 from mock_server.control.operations import Conflict
 from mock_server.control.operations import ControlOperations
-from mock_server.control.state import ControlState
-from mock_server.control.state import MemoryControlState
 from mock_server.media import MediaLibrary
 from mock_server.resources import fixtures_dir
 from mock_server.service.core import PixverseService
+from mock_server.store import open_backend
+from mock_server.store.base import ControlState
 from mock_server.store.base import Store
-from mock_server.store.memory import MemoryStore
-
-
-def open_store(config: MockConfig) -> tuple[Store, ControlState]:
-    """The store the config names (``memory`` or ``sqlite:PATH``) and its control state."""
-    if config.sqlite_path is not None:
-        from mock_server.store.sqlite import SqliteStore
-
-        store = SqliteStore(config.sqlite_path)
-        return store, store.control_state(config.journal_limit)
-    return MemoryStore(), MemoryControlState(config.journal_limit)
+from mock_server.store.memory import MemoryControlState
 
 
 class MockRuntime(ControlOperations):
@@ -45,8 +35,8 @@ class MockRuntime(ControlOperations):
                  control: ControlState | None = None) -> None:
         self.config = config
         if store is None:
-            store, opened_control = open_store(config)
-            control = control or opened_control
+            backend = open_backend(config.store, config.journal_limit)
+            store, control = backend.store, control or backend.control
         self.store = store
         self.control = control if control is not None else MemoryControlState(config.journal_limit)
         self.clock = clock if clock is not None else self._make_clock()

@@ -34,7 +34,7 @@ class Layout:
 
 
 def layout(config: MockConfig) -> Layout:
-    if config.sqlite_path is None:
+    if not config.shared_store:
         return Layout(1, THREADS_PER_WORKER * config.workers)
     return Layout(config.workers, THREADS_PER_WORKER)
 
@@ -111,7 +111,7 @@ class MockApplication(BaseApplication):
         from mock_server.app import mock_of
 
         self.app = create_app(self.config)
-        if self.scenario is not None and self.config.sqlite_path is None:
+        if self.scenario is not None and not self.config.shared_store:
             self.scenario.queue_faults(mock_of(self.app).control)
         return self.app
 
@@ -137,15 +137,15 @@ def run(config: MockConfig, scenario: Scenario | None = None) -> None:
     """Serve until SIGINT/SIGTERM (gunicorn stops gracefully, within ``GRACEFUL_TIMEOUT`` s).
 
     ``config`` is final (a scenario's config already laid in); the scenario's faults are queued
-    once: in the one worker of the memory store, or here, before forking, in the SQLite file.
+    once: in the one worker of the memory store, or here, before forking, in the shared store.
     """
-    if scenario is not None and config.sqlite_path is not None:
-        from mock_server.store.sqlite import SqliteStore
+    from mock_server.store import open_backend
 
-        store = SqliteStore(config.sqlite_path)
-        scenario.queue_faults(store.control_state(config.journal_limit))
-        store.close()
-    if config.sqlite_path is None and config.workers > 1:
+    backend = open_backend(config.store, config.journal_limit)  # a store that cannot open stops here
+    if scenario is not None and config.shared_store:
+        scenario.queue_faults(backend.control)
+    backend.close()
+    if not config.shared_store and config.workers > 1:
         shape = layout(config)
         print(
             f"pixverse-mock: the memory store keeps state in one process, so --workers {config.workers} "

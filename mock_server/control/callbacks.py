@@ -19,8 +19,8 @@ from typing import Any
 
 from mock_server.clock import Clock
 from mock_server.clock import iso_millis
-from mock_server.control.state import ControlState
 from mock_server.jobs import Job
+from mock_server.store.base import ControlState
 from mock_server.store.base import Store
 
 log = logging.getLogger("pixverse_mock.callbacks")

@@ -1,22 +1,43 @@
-"""The default store: plain dicts behind one lock (one process, any number of threads)."""
+"""The default backend (``memory``): plain dicts behind one lock, one process, any number of threads."""
 
 from __future__ import annotations
 
 import copy
 import heapq
 import itertools
+import re
 import threading
+from collections import deque
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
+from typing import Any
 
 from mock_server.accounts import Account
+from mock_server.faults import Fault
+from mock_server.faults import FaultRule
+from mock_server.faults import choose_fault
 from mock_server.jobs import Job
+from mock_server.store.base import DEFAULT_JOURNAL_LIMIT
+from mock_server.store.base import JOURNAL_KINDS
+from mock_server.store.base import Backend
 from mock_server.store.base import Candidate
+from mock_server.store.base import Entry
+from mock_server.store.base import EntryFilter
 from mock_server.store.base import JobBuilder
 from mock_server.store.base import Rejected
 from mock_server.store.release import release_later
+
+LOCATION = re.compile("memory")
+SHARED = False
+"""One process's state: several worker processes would each have their own."""
+
+
+def open_backend(location: str, journal_limit: int = DEFAULT_JOURNAL_LIMIT) -> Backend:
+    """``memory``: a fresh state of this process only."""
+    return Backend(MemoryStore(), MemoryControlState(journal_limit), )
 
 
 @dataclass
@@ -176,3 +197,88 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class MemoryControlState:
+    """In-process :class:`~mock_server.store.base.ControlState`: bounded deques and a condition variable."""
+
+    def __init__(self, journal_limit: int = DEFAULT_JOURNAL_LIMIT) -> None:
+        self._changed = threading.Condition()
+        self._journals: dict[str, deque[Entry]] = {k: deque(maxlen=journal_limit) for k in JOURNAL_KINDS}
+        self._seq = {k: 0 for k in JOURNAL_KINDS}
+        self._rules: list[FaultRule] = []
+        self._rule_ids = 0
+        self._settings: dict[str, Any] = {}
+        self._settings_version = 0
+
+    def append(self, kind: str, entry: Entry) -> int:
+        with self._changed:
+            self._seq[kind] += 1
+            entry["seq"] = self._seq[kind]
+            self._journals[kind].append(entry)
+            self._changed.notify_all()
+            return entry["seq"]
+
+    def entries(self, kind: str, since: int = 0, accept: EntryFilter | None = None,
+                limit: int | None = None) -> list[Entry]:
+        with self._changed:
+            found = [e for e in self._journals[kind] if e["seq"] > since and (accept is None or accept(e))]
+        return found[:limit] if limit is not None else found
+
+    def wait(self, kind: str, since: int, accept: EntryFilter | None, timeout: float) -> Entry | None:
+        with self._changed:
+            found: list[Entry] = []
+
+            def arrived() -> bool:
+                found[:] = self.entries(kind, since, accept, limit=1)
+                return bool(found)
+
+            self._changed.wait_for(arrived, timeout=max(0.0, timeout))
+            return found[0] if found else None
+
+    def add_fault(self, rule: FaultRule) -> FaultRule:
+        with self._changed:
+            self._rule_ids += 1
+            rule = replace(rule, id=self._rule_ids)
+            self._rules.append(rule)
+            return rule
+
+    def take_fault(self, endpoint: str, tenant: str | None, draw: Callable[[], float]) -> Fault | None:
+        if not self._rules:
+            return None
+        with self._changed:
+            rule = choose_fault(self._rules, endpoint, tenant, draw)
+            if rule is None:
+                return None
+            index = self._rules.index(rule)
+            used = rule.used()
+            if used is None:
+                del self._rules[index]
+            else:
+                self._rules[index] = used
+            return rule.fault
+
+    def faults(self) -> list[FaultRule]:
+        with self._changed:
+            return list(self._rules)
+
+    def clear_faults(self, tenant: str | None = None) -> None:
+        with self._changed:
+            self._rules = [] if tenant is None else [r for r in self._rules if r.tenant != tenant]
+
+    def settings(self) -> tuple[int, dict[str, Any]]:
+        return self._settings_version, self._settings
+
+    def put_settings(self, settings: dict[str, Any]) -> int:
+        with self._changed:
+            self._settings = dict(settings)
+            self._settings_version += 1
+            return self._settings_version
+
+    def clear(self, tenant: str | None = None) -> None:
+        with self._changed:
+            for kind, journal in self._journals.items():
+                kept = [] if tenant is None else [e for e in journal if e.get("tenant") != tenant]
+                self._journals[kind] = deque(kept, maxlen=journal.maxlen)
+                release_later(journal)
+            self.clear_faults(tenant)

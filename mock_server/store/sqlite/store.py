@@ -8,7 +8,7 @@ and a job is committed before its HTTP answer leaves, so it survives the process
 ``jobs.callback_at`` mirrors ``Job.callback_due_at()`` (``NULL``: no callback left), so
 :meth:`SqliteStore.claim_callbacks` is a range search on a partial index holding only the jobs
 that still owe a callback. The control plane's journals, faults and settings live in the same
-file (:mod:`mock_server.store.sqlite_control`).
+file (:mod:`mock_server.store.sqlite.control`).
 """
 
 from __future__ import annotations
@@ -23,16 +23,12 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mock_server.accounts import Account
 from mock_server.jobs import Job
 from mock_server.store.base import Candidate
 from mock_server.store.base import JobBuilder
 from mock_server.store.base import Rejected
-
-if TYPE_CHECKING:
-    from mock_server.store.sqlite_control import SqliteControlState
 
 SCHEMA_VERSION = 2
 """``PRAGMA user_version`` of the layout below; a file with a higher one is refused.
@@ -164,7 +160,7 @@ class SqliteStore:
         """One ``BEGIN IMMEDIATE`` write transaction: committed on exit, rolled back on any exception.
 
         Nested use on the same thread (a callback writing) becomes a savepoint of the outer one.
-        :class:`~mock_server.store.sqlite_control.SqliteControlState` uses this and
+        :class:`~mock_server.store.sqlite.control.SqliteControlState` uses this and
         :meth:`_connection` too, so the control tables share the connections and the write lock.
         """
         conn = self._connection()
@@ -363,14 +359,6 @@ class SqliteStore:
 
     def job_count(self) -> int:
         return int(self._connection().execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
-
-    # --- control plane -----------------------------------------------------------------------
-
-    def control_state(self, journal_limit: int) -> SqliteControlState:
-        """Journals, faults and settings in this store's file, shared by every process using it."""
-        from mock_server.store.sqlite_control import SqliteControlState
-
-        return SqliteControlState(self, journal_limit)
 
     # --- clock and lifecycle -----------------------------------------------------------------
 

@@ -28,14 +28,14 @@ from dataclasses import asdict
 from dataclasses import replace
 from typing import Any
 
-from mock_server.control.state import DEFAULT_JOURNAL_LIMIT
-from mock_server.control.state import JOURNAL_KINDS
-from mock_server.control.state import Entry
-from mock_server.control.state import EntryFilter
-from mock_server.control.state import FaultRule
-from mock_server.control.state import choose_fault
 from mock_server.faults import Fault
-from mock_server.store.sqlite import SqliteStore
+from mock_server.faults import FaultRule
+from mock_server.faults import choose_fault
+from mock_server.store.base import DEFAULT_JOURNAL_LIMIT
+from mock_server.store.base import JOURNAL_KINDS
+from mock_server.store.base import Entry
+from mock_server.store.base import EntryFilter
+from mock_server.store.sqlite.store import SqliteStore
 
 POLL_INTERVAL = 0.02
 """Seconds between two looks at the journal while :meth:`SqliteControlState.wait` waits."""
@@ -60,7 +60,7 @@ _SCHEMA = (
 
 
 class SqliteControlState:
-    """A :class:`~mock_server.control.state.ControlState` shared by every process using one file.
+    """A :class:`~mock_server.store.base.ControlState` shared by every process using one file.
 
     Pass the :class:`~mock_server.store.sqlite.SqliteStore` (its connections are reused) or a path
     (a store of its own is opened, and closed by :meth:`close`).
