@@ -504,6 +504,44 @@ def test_reset_forgets_owed_callbacks(store: Store) -> None:
     assert claims(store, T0 + 10) == []
 
 
+def leased(store: Store, now: float, wall: float, lease: float = 10.0) -> list[tuple[str, str, int]]:
+    """``(jobid, stage, delivery)`` of what ``claim_callbacks`` leases at mock time ``now``, wall clock ``wall``."""
+    return [(job.jobid, stage, job.delivery(stage))
+            for job, stage in store.claim_callbacks(now, lease=lease, wall=wall)]
+
+
+def test_an_unsettled_lease_is_handed_out_again_when_it_ends(store: Store) -> None:
+    store.insert_job(callback_job())
+    assert leased(store, T0 + 3, wall=100.0) == [("job-1", "final", 1)]
+    assert leased(store, T0 + 50, wall=109.9) == []
+    assert leased(store, T0 + 50, wall=110.0) == [("job-1", "final", 2)]
+    assert leased(store, T0 + 50, wall=125.0) == [("job-1", "final", 3)]
+
+
+def test_a_settled_callback_is_never_handed_out_again(store: Store) -> None:
+    store.insert_job(callback_job())
+    [(job, stage)] = store.claim_callbacks(T0 + 3, lease=10.0, wall=100.0)
+    store.update_job(job.tenant, job.jobid, lambda stored: stored.settle_callback(stage))
+    assert leased(store, T0 + 1000, wall=10_000.0) == []
+    stored = store.job("tenant-a", "job-1")
+    assert stored is not None and stored.callback_leases == {} and stored.callbacks_claimed == ["final"]
+
+
+@pytest.mark.parametrize("sent", [False, True])
+def test_a_released_callback_is_handed_out_at_once(store: Store, sent: bool) -> None:
+    store.insert_job(callback_job())
+    assert leased(store, T0 + 3, wall=100.0) == [("job-1", "final", 1)]
+    store.update_job("tenant-a", "job-1", lambda stored: stored.release_callback("final", sent))
+    assert leased(store, T0 + 3, wall=100.5) == [("job-1", "final", 2 if sent else 1)]
+
+
+def test_a_progress_lease_runs_beside_the_final_callback(store: Store) -> None:
+    store.insert_job(callback_job(progress_callback=True))
+    assert leased(store, T0 + 1, wall=100.0) == [("job-1", "progress", 1)]
+    assert leased(store, T0 + 3, wall=101.0) == [("job-1", "final", 1)]
+    assert sorted(leased(store, T0 + 3, wall=111.0)) == [("job-1", "final", 2), ("job-1", "progress", 2)]
+
+
 def test_16_racing_threads_claim_each_callback_exactly_once(store: Store) -> None:
     for i in range(60):
         store.insert_job(callback_job(f"job-{i}", ends_at=T0 + i % 5, progress_callback=i % 2 == 0))
@@ -554,7 +592,7 @@ def test_sqlite_state_survives_reopening(tmp_path: Path) -> None:
         conn = sqlite3.connect(path)
         try:
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         finally:
             conn.close()
     finally:

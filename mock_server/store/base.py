@@ -41,6 +41,8 @@ class Rejected:
 
 JOURNAL_KINDS = ("requests", "callbacks")
 DEFAULT_JOURNAL_LIMIT = 50_000
+DEFAULT_LEASE = 60.0
+"""Wall-clock seconds a claimed callback stays with its sender before it is handed out again."""
 
 JobBuilder = Callable[[Candidate, int], Job]
 """Builds the new job for the chosen candidate and a store-wide unique sequence number."""
@@ -78,10 +80,14 @@ class Store(Protocol):
     def executing(self, tenant: str, channel: str, now: float) -> list[str]:
         """Ids of the jobs executing on ``channel`` at ``now``, oldest first."""
 
-    def claim_callbacks(self, now: float, limit: int = 100) -> list[tuple[Job, str]]:
-        """Atomically take up to ``limit`` callbacks due at ``now``: ``(job, stage)`` pairs.
+    def claim_callbacks(self, now: float, limit: int = 100, *, lease: float = DEFAULT_LEASE,
+                        wall: float | None = None) -> list[tuple[Job, str]]:
+        """Atomically lease up to ``limit`` jobs' callbacks to send now: ``(job, stage)`` pairs.
 
-        A claimed callback is never handed out again, by any thread or process.
+        A callback is due at mock time ``now``; it is leased for ``lease`` seconds of the wall clock
+        (``wall``, default ``time.time()``) and handed out again only when its lease runs out
+        unsettled (``Job.settle_callback``), as its next delivery: at least once across crashes,
+        and never to two threads, processes or instances at the same time.
         """
 
     def job_count(self) -> int: ...

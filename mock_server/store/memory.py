@@ -7,6 +7,7 @@ import heapq
 import itertools
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from mock_server.faults import FaultRule
 from mock_server.faults import choose_fault
 from mock_server.jobs import Job
 from mock_server.store.base import DEFAULT_JOURNAL_LIMIT
+from mock_server.store.base import DEFAULT_LEASE
 from mock_server.store.base import JOURNAL_KINDS
 from mock_server.store.base import Backend
 from mock_server.store.base import Candidate
@@ -58,6 +60,8 @@ class MemoryStore:
         self._clock: float | None = None
         # (due, tenant, jobid) of callbacks; stale entries are skipped when popped
         self._callbacks: list[tuple[float, str, str]] = []
+        # (lease end, tenant, jobid) of leased callbacks, on the wall clock; stale entries skipped too
+        self._leases: list[tuple[float, str, str]] = []
 
     def ensure_tenant(self, tenant: str, seed: Callable[[], tuple[list[Account], list[Job]]]) -> None:
         if tenant in self._tenants:
@@ -112,6 +116,9 @@ class MemoryStore:
         due = job.callback_due_at()
         if due is not None:
             heapq.heappush(self._callbacks, (due, job.tenant, job.jobid))
+        until = job.lease_until()
+        if until is not None:
+            heapq.heappush(self._leases, (until, job.tenant, job.jobid))
 
     def update_job(self, tenant: str, jobid: str, change: Callable[[Job], None]) -> Job | None:
         with self._lock:
@@ -152,20 +159,26 @@ class MemoryStore:
                                                   if job.is_executing(now)}
         return list(running)
 
-    def claim_callbacks(self, now: float, limit: int = 100) -> list[tuple[Job, str]]:
+    def claim_callbacks(self, now: float, limit: int = 100, *, lease: float = DEFAULT_LEASE,
+                        wall: float | None = None) -> list[tuple[Job, str]]:
+        wall = time.time() if wall is None else wall
         with self._lock:
+            found: dict[tuple[str, str], None] = {}
+            for heap, end in ((self._leases, wall), (self._callbacks, now)):
+                while heap and heap[0][0] <= end and len(found) < limit:
+                    _, tenant, jobid = heapq.heappop(heap)
+                    found[(tenant, jobid)] = None
             claimed: list[tuple[Job, str]] = []
-            while self._callbacks and self._callbacks[0][0] <= now and len(claimed) < limit:
-                _, tenant, jobid = heapq.heappop(self._callbacks)
+            for tenant, jobid in found:
                 state = self._tenants.get(tenant)
                 job = state.jobs.get(jobid) if state else None
                 if job is None:
                     continue
                 job = copy.deepcopy(job)
-                stage = job.claim_callback(now)
-                if stage is not None:
+                stages = job.take_callbacks(now, wall, lease)
+                if stages:
                     self._put(state, job)
-                    claimed.append((copy.copy(job), stage))
+                    claimed.extend((copy.copy(job), stage) for stage in stages)
             return claimed
 
     def job_count(self) -> int:
@@ -187,9 +200,9 @@ class MemoryStore:
     def reset(self, tenant: str | None = None) -> None:
         with self._lock:
             if tenant is None:
-                old_tenants, old_callbacks = self._tenants, self._callbacks
-                self._tenants, self._callbacks = {}, []
-                release_later(old_tenants, old_callbacks, deep=True)
+                old = self._tenants, self._callbacks, self._leases
+                self._tenants, self._callbacks, self._leases = {}, [], []
+                release_later(*old, deep=True)
             else:
                 dropped = self._tenants.pop(tenant, None)
                 if dropped is not None:

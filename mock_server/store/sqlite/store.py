@@ -17,6 +17,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -26,14 +27,16 @@ from pathlib import Path
 
 from mock_server.accounts import Account
 from mock_server.jobs import Job
+from mock_server.store.base import DEFAULT_LEASE
 from mock_server.store.base import Candidate
 from mock_server.store.base import JobBuilder
 from mock_server.store.base import Rejected
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """``PRAGMA user_version`` of the layout below; a file with a higher one is refused.
 
 1: the first layout. 2: ``jobs.callback_at`` and its partial index ``jobs_callbacks``.
+3: ``jobs.lease_until`` (callbacks out with a sender) and its partial index ``jobs_leases``.
 """
 
 BUSY_TIMEOUT = 10.0
@@ -45,12 +48,14 @@ _SCHEMA = (
     " PRIMARY KEY (tenant, channel))",
     "CREATE TABLE IF NOT EXISTS jobs (tenant TEXT NOT NULL, jobid TEXT NOT NULL, channel TEXT NOT NULL,"
     " ends_at REAL NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, callback_at REAL,"
+    " lease_until REAL,"
     " PRIMARY KEY (tenant, jobid))",
     "CREATE INDEX IF NOT EXISTS jobs_executing ON jobs (tenant, channel, ends_at)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)",
     "INSERT OR IGNORE INTO meta (key, value) VALUES ('sequence', 0), ('generation', 0)",
 )
 _CALLBACK_INDEX = "CREATE INDEX IF NOT EXISTS jobs_callbacks ON jobs (callback_at) WHERE callback_at IS NOT NULL"
+_LEASE_INDEX = "CREATE INDEX IF NOT EXISTS jobs_leases ON jobs (lease_until) WHERE lease_until IS NOT NULL"
 
 DUE_CALLBACKS_SQL = (
     "SELECT tenant, jobid, data FROM jobs WHERE callback_at IS NOT NULL AND callback_at <= ?"
@@ -59,17 +64,25 @@ DUE_CALLBACKS_SQL = (
 """The callback query: a range search on the partial index ``jobs_callbacks``, so jobs that owe
 no callback (the vast majority) cost nothing."""
 
+EXPIRED_LEASES_SQL = (
+    "SELECT tenant, jobid, data FROM jobs WHERE lease_until IS NOT NULL AND lease_until <= ?"
+    " ORDER BY lease_until LIMIT ?"
+)
+"""Callbacks whose sender stopped before settling them: a range search on ``jobs_leases``."""
+
 EXECUTING_SQL = "SELECT jobid FROM jobs WHERE tenant = ? AND channel = ? AND ends_at > ? ORDER BY seq, rowid"
 """The admission query: a range search on ``jobs_executing``, so finished jobs and other channels
 cost nothing. ``rowid`` breaks ties between directly inserted jobs (they share a ``seq``)."""
 
 _UPSERT_JOB = (
-    "INSERT INTO jobs (tenant, jobid, channel, ends_at, seq, data, callback_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO jobs (tenant, jobid, channel, ends_at, seq, data, callback_at, lease_until)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (tenant, jobid) DO UPDATE SET channel = excluded.channel, ends_at = excluded.ends_at,"
-    " data = excluded.data, callback_at = excluded.callback_at"
+    " data = excluded.data, callback_at = excluded.callback_at, lease_until = excluded.lease_until"
 )
 _UPDATE_JOB = (
-    "UPDATE jobs SET channel = ?, ends_at = ?, data = ?, callback_at = ? WHERE tenant = ? AND jobid = ?"
+    "UPDATE jobs SET channel = ?, ends_at = ?, data = ?, callback_at = ?, lease_until = ?"
+    " WHERE tenant = ? AND jobid = ?"
 )
 _UPSERT_ACCOUNT = (
     "INSERT INTO accounts (tenant, channel, data) VALUES (?, ?, ?)"
@@ -147,7 +160,10 @@ class SqliteStore:
                     # A version-1 file. Its jobs predate callbacks: NULL (none owed) for every one,
                     # rather than a burst of stale callbacks for long-finished jobs after an upgrade.
                     conn.execute("ALTER TABLE jobs ADD COLUMN callback_at REAL")
+                if "lease_until" not in columns:
+                    conn.execute("ALTER TABLE jobs ADD COLUMN lease_until REAL")
                 conn.execute(_CALLBACK_INDEX)
+                conn.execute(_LEASE_INDEX)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -279,14 +295,16 @@ class SqliteStore:
     def _put_job(conn: sqlite3.Connection, tenant: str, job: Job, sequence: int) -> None:
         data = _dumps(job.to_dict())
         conn.execute(
-            _UPSERT_JOB, (tenant, job.jobid, job.channel, job.ends_at, sequence, data, job.callback_due_at())
+            _UPSERT_JOB,
+            (tenant, job.jobid, job.channel, job.ends_at, sequence, data, job.callback_due_at(), job.lease_until()),
         )
 
     @staticmethod
     def _write_back(conn: sqlite3.Connection, tenant: str, jobid: str, job: Job) -> None:
         """Rewrite a loaded job's document and lookup columns (its ``seq`` stays)."""
         data = _dumps(job.to_dict())
-        conn.execute(_UPDATE_JOB, (job.channel, job.ends_at, data, job.callback_due_at(), tenant, jobid))
+        conn.execute(_UPDATE_JOB, (job.channel, job.ends_at, data, job.callback_due_at(), job.lease_until(),
+                                   tenant, jobid))
 
     def update_job(self, tenant: str, jobid: str, change: Callable[[Job], None]) -> Job | None:
         """Load, ``change`` and write back in one transaction; an exception in ``change`` keeps the job."""
@@ -336,25 +354,31 @@ class SqliteStore:
         """The last sequence number handed out."""
         return int(conn.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()[0])
 
-    def claim_callbacks(self, now: float, limit: int = 100) -> list[tuple[Job, str]]:
-        """Take up to ``limit`` callbacks due at ``now``, earliest first, in one write transaction.
+    def claim_callbacks(self, now: float, limit: int = 100, *, lease: float = DEFAULT_LEASE,
+                        wall: float | None = None) -> list[tuple[Job, str]]:
+        """Lease up to ``limit`` jobs' callbacks, expired leases first, in one write transaction.
 
-        Each claimed job is written back with its claim recorded and ``callback_at`` moved to its
-        next callback (or ``NULL``), inside the same transaction that selected it: the write lock
-        makes every other thread and process see either the unclaimed row or the claimed one.
-        Every worker's scheduler calls this a few times a second: when nothing is due, one read
-        on the index answers, without taking the write lock.
+        Each claimed job is written back with its lease recorded, ``callback_at`` moved to its next
+        callback (or ``NULL``) and ``lease_until`` to its earliest lease, inside the transaction that
+        selected it: the write lock makes every other thread and process see either the unclaimed row
+        or the claimed one. Every worker's scheduler calls this a few times a second: when nothing is
+        due, one read on each index answers, without taking the write lock.
         """
-        if limit <= 0 or self._connection().execute(DUE_CALLBACKS_SQL, (now, 1)).fetchone() is None:
+        wall = time.time() if wall is None else wall
+        conn = self._connection()
+        if limit <= 0 or (conn.execute(DUE_CALLBACKS_SQL, (now, 1)).fetchone() is None
+                          and conn.execute(EXPIRED_LEASES_SQL, (wall, 1)).fetchone() is None):
             return []
         with self._transaction() as conn:
+            rows = {(tenant, jobid): data for tenant, jobid, data in conn.execute(EXPIRED_LEASES_SQL, (wall, limit))}
+            for tenant, jobid, data in conn.execute(DUE_CALLBACKS_SQL, (now, limit - len(rows))).fetchall():
+                rows.setdefault((tenant, jobid), data)
             claimed: list[tuple[Job, str]] = []
-            for tenant, jobid, data in conn.execute(DUE_CALLBACKS_SQL, (now, limit)).fetchall():
+            for (tenant, jobid), data in rows.items():
                 job = _job(data)
-                stage = job.claim_callback(now)
+                stages = job.take_callbacks(now, wall, lease)
                 self._write_back(conn, tenant, jobid, job)  # also repairs a stale callback_at
-                if stage is not None:
-                    claimed.append((job, stage))
+                claimed.extend((job, stage) for stage in stages)
             return claimed
 
     def job_count(self) -> int:
