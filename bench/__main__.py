@@ -30,7 +30,9 @@ from bench import inprocess
 from bench import report
 from bench.anchors import ROOT
 
-SECTIONS = ("startup", "load", "reset", "lifecycle", "scale", "contract")
+SECTIONS = ("startup", "load", "reset", "lifecycle", "scale", "contract", "soak")
+OPT_IN = ("soak",)
+"""Sections that run only when named in ``--only`` (they take minutes of their own)."""
 HTTP_SECTIONS = ("startup", "load")
 RESULTS = ROOT / "bench" / "RESULTS.md"
 
@@ -74,7 +76,8 @@ def options(a: argparse.Namespace) -> SimpleNamespace:
             rows.append(base)
     sections = [n for n in names if n in SECTIONS]
     if not sections:
-        sections = list(HTTP_SECTIONS) if any(n in http_load.ROWS for n in names) else list(SECTIONS)
+        sections = list(HTTP_SECTIONS) if any(n in http_load.ROWS for n in names) else [
+            s for s in SECTIONS if s not in OPT_IN]
     return SimpleNamespace(
         quick=quick, rows=rows, sections=sections,
         rounds=pick(a.rounds, 3, 1), duration=pick(a.duration, 4, 2), warmup=pick(a.warmup, 2, 1),
@@ -115,11 +118,20 @@ def main(argv: list[str] | None = None) -> int:
     if "contract" in opts.sections:
         http_load.log(f"contract suite, {opts.examples} examples")
         doc["contract"] = inprocess.run("contract", ["--examples", str(opts.examples)], timeout=600)
+    if "soak" in opts.sections:
+        from bench import soak
+
+        http_load.log("soak: 10 minutes of mixed load on the memory store")
+        doc["soak"] = soak.run(minutes=2 if opts.quick else 10, threads=4, retention_jobs=1000, sample_every=60)
     doc["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     doc["elapsed_s"] = round(time.monotonic() - t0, 1)
     doc["loadavg_after"] = tuple(round(x, 2) for x in os.getloadavg())
     (run_dir / "results.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
     text = report.render(doc)
+    if "soak" in doc:
+        from bench import soak
+
+        print(soak.render(doc["soak"]))
     print(text)
     if not a.no_results:
         path = Path(a.results)

@@ -54,6 +54,10 @@ class MockConfig:
     callback_delay: float = 0.0
     callback_duplicate_rate: float = 0.0
     journal_limit: int = 50_000
+    retention_days: float = 31.0
+    """Jobs that ended longer ago than this (mock time) are forgotten, as the vendor's are."""
+    retention_jobs: int = 10_000
+    """Per tenant, jobs beyond the newest this many are forgotten (oldest first), so memory stays flat."""
     jobs: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
@@ -68,6 +72,8 @@ class MockConfig:
             raise ConfigError(str(exc)) from None
         if self.workers < 1:
             raise ConfigError("workers must be at least 1")
+        if self.retention_days <= 0 or self.retention_jobs < 1:
+            raise ConfigError("retention_days must be above 0 and retention_jobs at least 1")
         for account in self.accounts:
             missing = {"discord", "server", "channel"} - set(account)
             if missing:
@@ -133,7 +139,7 @@ class MockConfig:
 
 def _coerce(name: str, value: Any) -> Any:
     if name in {"port", "seed", "workers", "max_upload_bytes", "callback_attempts", "callback_workers",
-                "journal_limit"}:
+                "journal_limit", "retention_jobs"}:
         try:
             return int(value)
         except (TypeError, ValueError) as exc:
@@ -142,7 +148,7 @@ def _coerce(name: str, value: Any) -> Any:
         return Path(value) if value else None
     if name == "jobs":
         return tuple(dict(job) for job in value or ())
-    if name in {"clock_start", "callback_timeout", "callback_delay", "callback_duplicate_rate"}:
+    if name in {"clock_start", "callback_timeout", "callback_delay", "callback_duplicate_rate", "retention_days"}:
         try:
             return None if value is None else float(value)
         except (TypeError, ValueError) as exc:

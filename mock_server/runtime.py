@@ -52,6 +52,7 @@ class MockRuntime(ControlOperations):
             lambda job, at: self.service.renderer.render(job, at, self.public_url),
             timeout=config.callback_timeout, attempts=config.callback_attempts, workers=config.callback_workers,
             delay=config.callback_delay, duplicate_rate=config.callback_duplicate_rate, draw=self.draw,
+            housekeeping=self.evict_expired,
         )
         self.callbacks.start()
 
@@ -75,8 +76,13 @@ class MockRuntime(ControlOperations):
         if not isinstance(self.clock, ManualClock):
             raise Conflict(f"the {self.config.clock!r} clock moves by itself; use clock='manual'")
         now = self.clock.advance(seconds)
+        self.evict_expired()
         self.callbacks.dispatch_due()
         return now
+
+    def evict_expired(self) -> int:
+        """Apply the retention policy now (the scheduler also does, every second); how many jobs went."""
+        return self.store.evict(self.clock.now(), self.config.retention_days * 86_400, self.config.retention_jobs)
 
     def now(self) -> float:
         return self.clock.now()

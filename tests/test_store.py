@@ -885,3 +885,49 @@ def test_sqlite_claiming_nothing_takes_no_write_lock(tmp_path: Path) -> None:
     finally:
         writer.close()
         store.close()
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+DAY = 86_400.0
+
+
+def jobids(store: Store, tenant: str, candidates_: list[str]) -> list[str]:
+    return [jobid for jobid in candidates_ if store.job(tenant, jobid) is not None]
+
+
+def test_evict_forgets_jobs_that_ended_longer_ago_than_the_age(store: Store) -> None:
+    for i in range(4):
+        store.insert_job(make_job(jobid=f"job-{i}", created=T0 + i * DAY, progress_at=T0 + i * DAY + 1,
+                                  ends_at=T0 + i * DAY + 2))
+    assert store.evict(T0 + 3 * DAY, max_age=1.5 * DAY, keep=100) == 2
+    assert jobids(store, "tenant-a", [f"job-{i}" for i in range(4)]) == ["job-2", "job-3"]
+    assert store.evict(T0 + 3 * DAY, max_age=1.5 * DAY, keep=100) == 0
+
+
+def test_evict_keeps_the_newest_per_tenant_oldest_first(store: Store) -> None:
+    for tenant in ("tenant-a", "tenant-b"):
+        for i in range(5):
+            store.insert_job(make_job(tenant, f"job-{i}"))
+    assert store.evict(T0 + 10, max_age=31 * DAY, keep=2) == 6
+    for tenant in ("tenant-a", "tenant-b"):
+        assert jobids(store, tenant, [f"job-{i}" for i in range(5)]) == ["job-3", "job-4"]
+    assert store.job_count() == 4
+
+
+def test_evict_spares_executing_jobs_and_owed_callbacks(store: Store) -> None:
+    store.insert_job(callback_job("leased", ends_at=T0 + 3))
+    assert leased(store, T0 + 3, wall=100.0) == [("leased", "final", 1)]
+    store.insert_job(make_job(jobid="done"))
+    store.insert_job(callback_job("owes", ends_at=T0 + 3))
+    store.insert_job(make_job(jobid="running", ends_at=T0 + 100 * DAY))
+    store.insert_job(make_job(jobid="new"))
+    assert store.evict(T0 + 40 * DAY, max_age=31 * DAY, keep=1) == 2
+    assert jobids(store, "tenant-a", ["leased", "done", "owes", "running", "new"]) == ["leased", "owes", "running"]
+
+
+def test_an_evicted_executing_slot_is_free(store: Store) -> None:
+    store.admit("tenant-a", candidates("111", limit=1), T0, builder(duration=5))
+    assert store.evict(T0 + 10, max_age=1.0, keep=100) == 1
+    assert store.executing("tenant-a", "111", T0 + 10) == []
+    assert isinstance(store.admit("tenant-a", candidates("111", limit=1), T0 + 10, builder(now=T0 + 10)), Job)

@@ -53,6 +53,8 @@ class CallbackDispatcher:
         delay: float = 0.0,
         duplicate_rate: float = 0.0,
         draw: Callable[[], float] = lambda: 1.0,
+        housekeeping: Callable[[], object] = lambda: None,
+        housekeeping_interval: float = 1.0,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -64,6 +66,8 @@ class CallbackDispatcher:
         self.delay = delay
         self.duplicate_rate = duplicate_rate
         self.draw = draw
+        self.housekeeping = housekeeping
+        self.housekeeping_interval = housekeeping_interval
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pixverse-callback")
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -145,11 +149,15 @@ class CallbackDispatcher:
                 self._pool.submit(self._deliver, order, job, stage)
 
     def _run(self) -> None:
+        next_housekeeping = time.monotonic()
         while not self._stopped.is_set():
             try:
                 self.dispatch_due()
+                if time.monotonic() >= next_housekeeping:
+                    next_housekeeping = time.monotonic() + self.housekeeping_interval
+                    self.housekeeping()
             except Exception:  # a broken store must not end the scheduler
-                log.exception("claiming due callbacks failed")
+                log.exception("claiming due callbacks or housekeeping failed")
             with self._idle:
                 next_release = self._held[0][0] - time.monotonic() if self._held else self.poll_interval
             self._wake.wait(max(0.0, min(self.poll_interval, next_release)))

@@ -90,6 +90,13 @@ class Store(Protocol):
         and never to two threads, processes or instances at the same time.
         """
 
+    def evict(self, now: float, max_age: float, keep: int) -> int:
+        """Forget jobs, oldest first; returns how many.
+
+        Those that ended more than ``max_age`` seconds before ``now`` (mock time) go, and in each
+        tenant those beyond its newest ``keep``. A job still executing or owing a callback stays.
+        """
+
     def job_count(self) -> int: ...
 
     def get_clock(self) -> float | None: ...

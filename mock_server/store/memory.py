@@ -50,6 +50,11 @@ class _Tenant:
     executing: dict[str, dict[str, Job]] = field(default_factory=dict)
 
 
+def _evictable(job: Job, now: float) -> bool:
+    """A job that has ended and owes no callback (none due later, none out unsettled)."""
+    return not job.is_executing(now) and job.callback_due_at() is None and not job.callback_leases
+
+
 class MemoryStore:
     """In-memory :class:`~mock_server.store.base.Store`. Jobs are copied in and out."""
 
@@ -180,6 +185,25 @@ class MemoryStore:
                     self._put(state, job)
                     claimed.extend((copy.copy(job), stage) for stage in stages)
             return claimed
+
+    def evict(self, now: float, max_age: float, keep: int) -> int:
+        """Walk each tenant's jobs from the oldest (insertion order), only as far as there is work."""
+        evicted = 0
+        old = now - max_age
+        with self._lock:
+            for state in self._tenants.values():
+                excess = len(state.jobs) - keep
+                doomed: list[Job] = []
+                for job in state.jobs.values():
+                    if excess <= len(doomed) and job.created >= old:
+                        break
+                    if (excess > len(doomed) or job.ends_at < old) and _evictable(job, now):
+                        doomed.append(job)
+                for job in doomed:
+                    del state.jobs[job.jobid]
+                    state.executing.get(job.channel, {}).pop(job.jobid, None)
+                evicted += len(doomed)
+        return evicted
 
     def job_count(self) -> int:
         with self._lock:

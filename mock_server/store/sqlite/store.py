@@ -89,6 +89,10 @@ _UPSERT_ACCOUNT = (
     " ON CONFLICT (tenant, channel) DO UPDATE SET data = excluded.data"
 )
 
+_SETTLED = "callback_at IS NULL AND lease_until IS NULL"
+"""A job that owes no callback: the only kind retention may forget."""
+_CROWDED_SQL = "SELECT tenant, COUNT(*) FROM jobs GROUP BY tenant HAVING COUNT(*) > ?"
+
 # Connections opened before a fork, found again in the child. SQLite forbids using one across a
 # fork, and closing it in the child could disturb the parent's locks: keep it referenced, untouched.
 _INHERITED: list[sqlite3.Connection] = []
@@ -380,6 +384,22 @@ class SqliteStore:
                 self._write_back(conn, tenant, jobid, job)  # also repairs a stale callback_at
                 claimed.extend((job, stage) for stage in stages)
             return claimed
+
+    def evict(self, now: float, max_age: float, keep: int) -> int:
+        """Two deletes in one write transaction, taken only when a read finds something to forget."""
+        conn = self._connection()
+        old = now - max_age
+        too_old = conn.execute(f"SELECT 1 FROM jobs WHERE ends_at < ? AND {_SETTLED} LIMIT 1", (old,)).fetchone()
+        crowded = conn.execute(_CROWDED_SQL, (keep,)).fetchall()
+        if too_old is None and not crowded:
+            return 0
+        with self._transaction() as conn:
+            evicted = conn.execute(f"DELETE FROM jobs WHERE ends_at < ? AND {_SETTLED}", (old,)).rowcount
+            for tenant, count in conn.execute(_CROWDED_SQL, (keep,)).fetchall():
+                evicted += conn.execute(
+                    f"DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE tenant = ? AND ends_at <= ?"
+                    f" AND {_SETTLED} ORDER BY seq, rowid LIMIT ?)", (tenant, now, count - keep)).rowcount
+        return evicted
 
     def job_count(self) -> int:
         return int(self._connection().execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
