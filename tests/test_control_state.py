@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from helpers import run_forked
+from redis_server import redis_server  # noqa: F401  (fixture)
 
 from mock_server.faults import Fault
 from mock_server.faults import FaultRule
@@ -36,14 +37,17 @@ WAIT = 60.0
 Factory = Callable[..., ControlState]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
-    """Builds the state under test; every SQLite one of a test shares one file."""
+    """Builds the state under test; every SQLite one of a test shares one file, every Redis one a prefix."""
     made: list[SqliteControlState] = []
+    url = request.getfixturevalue("redis_server").url() if request.param == "redis" else ""
 
     def factory(journal_limit: int = 50_000) -> ControlState:
         if request.param == "memory":
             return MemoryControlState(journal_limit)
+        if request.param == "redis":
+            return open_backend(url, journal_limit).control
         state = SqliteControlState(tmp_path / "mock.sqlite", journal_limit)
         made.append(state)
         return state

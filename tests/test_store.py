@@ -1,4 +1,4 @@
-"""The ``Store`` contract, run against every backend: ``MemoryStore`` and ``SqliteStore``.
+"""The ``Store`` contract, run against every backend: ``MemoryStore``, ``SqliteStore`` and ``RedisStore``.
 
 Admission (``maxJobs``) must hold under 64 racing threads in both stores, and for the SQLite store
 also across forked processes sharing one file; so must claiming callbacks (each one handed out
@@ -21,9 +21,11 @@ from typing import Any
 
 import pytest
 from helpers import run_forked
+from redis_server import redis_server  # noqa: F401  (fixture)
 
 from mock_server.accounts import Account
 from mock_server.jobs import Job
+from mock_server.store import open_backend
 from mock_server.store.base import Candidate
 from mock_server.store.base import JobBuilder
 from mock_server.store.base import Rejected
@@ -57,6 +59,20 @@ def make_job(
     )
 
 
+def another(store: Store, tmp_path: Path) -> Store:
+    """A second handle on the same shared state, with connections of its own."""
+    if isinstance(store, SqliteStore):
+        return SqliteStore(tmp_path / "mock.sqlite")
+    from redis import Redis
+
+    from mock_server.store.redis.store import RedisStore
+
+    assert isinstance(store, RedisStore)
+    where = store.client.connection_pool.connection_kwargs
+    return RedisStore(Redis(host=where["host"], port=where["port"], db=where["db"], decode_responses=True),
+                      store.prefix)
+
+
 def make_account(channel: str = "111", max_jobs: int = 3) -> Account:
     return Account.create(discord=f"token-{channel}", server="222", channel=channel, max_jobs=max_jobs)
 
@@ -74,9 +90,12 @@ def candidates(*channels: str, limit: int = 3) -> list[Candidate]:
     return [Candidate(make_account(channel), limit) for channel in channels]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "mock.sqlite")
+    if request.param == "redis":
+        made: Store = open_backend(request.getfixturevalue("redis_server").url()).store
+    else:
+        made = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "mock.sqlite")
     yield made
     made.close()
 
@@ -383,7 +402,7 @@ def test_clock_never_moves_backwards(store: Store) -> None:
 
 def test_clock_advances_from_many_threads_all_count(store: Store, tmp_path: Path) -> None:
     store.set_clock(T0)
-    others = [store] if isinstance(store, MemoryStore) else [SqliteStore(tmp_path / "mock.sqlite") for _ in range(3)]
+    others = [store] if isinstance(store, MemoryStore) else [another(store, tmp_path) for _ in range(3)]
     barrier = threading.Barrier(8, timeout=WAIT)
 
     def advance(index: int) -> None:

@@ -44,7 +44,7 @@ def test_only_the_store_package_names_a_backend() -> None:
     assert {path: names for path, names in offending.items() if names} == {}
 
 
-@pytest.mark.parametrize("location", ["memory", "sqlite:/tmp/x.db"])
+@pytest.mark.parametrize("location", ["memory", "sqlite:/tmp/x.db", "redis://127.0.0.1:6379/0", "redis://h:1/2?prefix=a"])
 def test_every_backend_location_is_understood(location: str) -> None:
     assert MockConfig(store=location).store == location
 

@@ -18,6 +18,7 @@ from flask import request
 from mock_server.accounts import digest
 from mock_server.accounts import mask_secret
 from mock_server.clock import iso_millis
+from mock_server.errors import StoreUnavailable
 
 MAX_FIELD_CHARS = 4096
 
@@ -69,7 +70,10 @@ def register_journaling(app: Flask) -> None:
         runtime = current_app.extensions["pixverse_mock"]
         if runtime.config.journal_limit == 0:  # no request journal: nothing would be kept
             return response
-        runtime.control.append("requests", _entry(runtime, req, g._get_current_object(), response))
+        try:
+            runtime.control.append("requests", _entry(runtime, req, g._get_current_object(), response))
+        except StoreUnavailable:  # the shared store is down: the answer (its 503) goes out unjournaled
+            pass
         return response
 
 
