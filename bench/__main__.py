@@ -30,8 +30,8 @@ from bench import inprocess
 from bench import report
 from bench.anchors import ROOT
 
-SECTIONS = ("startup", "load", "reset", "lifecycle", "scale", "contract", "soak")
-OPT_IN = ("soak",)
+SECTIONS = ("startup", "load", "reset", "lifecycle", "scale", "contract", "soak", "redis")
+OPT_IN = ("soak", "redis")
 """Sections that run only when named in ``--only`` (they take minutes of their own)."""
 HTTP_SECTIONS = ("startup", "load")
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -123,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
 
         http_load.log("soak: 10 minutes of mixed load on the memory store")
         doc["soak"] = soak.run(minutes=2 if opts.quick else 10, threads=4, retention_jobs=1000, sample_every=60)
+    if "redis" in opts.sections:
+        from bench import redis_scale
+
+        http_load.log("redis: GET jobs and meme_face with 1, 2 and 4 processes on one Redis")
+        doc["redis"] = redis_scale.run(rounds=opts.rounds, duration=opts.duration)
     doc["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     doc["elapsed_s"] = round(time.monotonic() - t0, 1)
     doc["loadavg_after"] = tuple(round(x, 2) for x in os.getloadavg())
@@ -132,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import soak
 
         print(soak.render(doc["soak"]))
+    if "redis" in doc:
+        from bench import redis_scale
+
+        print(redis_scale.render(doc["redis"]))
     print(text)
     if not a.no_results:
         path = Path(a.results)

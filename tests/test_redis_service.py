@@ -11,6 +11,7 @@ stopped by its PID.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -18,10 +19,12 @@ import requests
 from conftest import AUTH
 from helpers import FAST_DONE
 from helpers import meme_face_job
+from redis_server import RedisServer
 from redis_server import redis_server  # noqa: F401  (fixture)
 from redis_server import redis_url  # noqa: F401  (fixture)
 from test_callback_restart import SlowReceiver
 from test_serve_process import HEADERS
+from test_serve_process import Server
 from test_serve_process import assert_exactly_three_admitted
 from test_serve_process import face  # noqa: F401  (fixture)
 from test_serve_process import put_account
@@ -50,12 +53,25 @@ def _get(url: str, path: str, **params: str) -> requests.Response:
     return requests.get(f"{url}{path}", params=params, headers=HEADERS, timeout=10)
 
 
-def test_two_instances_are_one_service(start, face, redis_url):  # noqa: F811
+@pytest.fixture(scope="module")
+def pair(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:  # noqa: F811
+    """Two ``serve`` processes on one Redis (manual clock, one prefix), stopped by PID at the end."""
+    url, logs = redis_server.url(), tmp_path_factory.mktemp("pair")
+    servers = [Server(logs / f"{name}.log", "--store", url, "--clock", "manual") for name in "ab"]
+    try:
+        for server in servers:
+            server.wait_ready()
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            server.cleanup()
+
+
+def test_two_instances_are_one_service(pair, face):  # noqa: F811
     receiver = SlowReceiver(0.0)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    a, b = pair
     try:
-        a = start("--store", redis_url, "--clock", "manual")
-        b = start("--store", redis_url, "--clock", "manual")
 
         kept = submit(a.url, face, replyUrl=receiver.url).json()["jobid"]
         cancelled = submit(a.url, face).json()["jobid"]
@@ -97,9 +113,8 @@ def test_two_instances_are_one_service(start, face, redis_url):  # noqa: F811
         receiver.server_close()
 
 
-def test_max_jobs_is_exact_over_http_across_two_instances(start, face, redis_url):  # noqa: F811
-    a = start("--store", redis_url, "--clock", "realistic")
-    b = start("--store", redis_url, "--clock", "realistic")
+def test_max_jobs_is_exact_over_http_across_two_instances(pair, face):  # noqa: F811
+    a, b = pair
     channel = "1388888888888888801"
     assert put_account(a.url, channel, 3).status_code == 204
     barrier = threading.Barrier(RACERS)
@@ -162,7 +177,7 @@ def test_a_redis_restart_answers_503_then_recovers_with_every_job(redis_server, 
     assert not runtime.errors, runtime.errors
 
 
-def test_a_wrong_redis_url_stops_the_mock_with_one_line(start, tmp_path):  # noqa: F811
+def test_a_wrong_redis_url_stops_the_mock_with_one_line():
     import subprocess
     import sys
 
