@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from dataclasses import replace
 from typing import Any
 
@@ -27,6 +26,9 @@ from mock_server.store.base import DEFAULT_JOURNAL_LIMIT
 from mock_server.store.base import JOURNAL_KINDS
 from mock_server.store.base import Entry
 from mock_server.store.base import EntryFilter
+from mock_server.store.documents import dumps
+from mock_server.store.documents import rule_document
+from mock_server.store.documents import rule_of
 from mock_server.store.redis.connection import answers_503
 
 POLL_INTERVAL = 0.02
@@ -60,7 +62,7 @@ class RedisControlState:
     def append(self, kind: str, entry: Entry) -> int:
         key = self._journal(kind)
         entry.pop("seq", None)
-        seq = int(self._append(keys=[key, f"{key}:seq"], args=[_dumps(entry), self.journal_limit]))
+        seq = int(self._append(keys=[key, f"{key}:seq"], args=[dumps(entry), self.journal_limit]))
         entry["seq"] = seq
         return seq
 
@@ -92,7 +94,7 @@ class RedisControlState:
 
     def add_fault(self, rule: FaultRule) -> FaultRule:
         rule = replace(rule, id=int(self.client.incr(f"{self.prefix}:faults:ids")))
-        self.client.hset(f"{self.prefix}:faults", str(rule.id), _dumps(_rule_dict(rule)))
+        self.client.hset(f"{self.prefix}:faults", str(rule.id), rule_document(rule))
         return rule
 
     def take_fault(self, endpoint: str, tenant: str | None, draw: Callable[[], float]) -> Fault | None:
@@ -112,7 +114,7 @@ class RedisControlState:
                     if used is None:
                         pipe.hdel(key, str(rule.id))
                     elif used is not rule:
-                        pipe.hset(key, str(rule.id), _dumps(_rule_dict(used)))
+                        pipe.hset(key, str(rule.id), rule_document(used))
                     pipe.execute()
                     return rule.fault
                 except redis.WatchError:
@@ -120,7 +122,7 @@ class RedisControlState:
 
     @staticmethod
     def _rules(stored: dict[str, str]) -> list[FaultRule]:
-        return [_rule(int(rule_id), data) for rule_id, data in sorted(stored.items(), key=lambda kv: int(kv[0]))]
+        return [rule_of(int(rule_id), data) for rule_id, data in sorted(stored.items(), key=lambda kv: int(kv[0]))]
 
     def faults(self) -> list[FaultRule]:
         return self._rules(self.client.hgetall(f"{self.prefix}:faults"))
@@ -142,7 +144,7 @@ class RedisControlState:
 
     def put_settings(self, settings: dict[str, Any]) -> int:
         with self.client.pipeline() as pipe:
-            pipe.set(f"{self.prefix}:settings", _dumps(settings))
+            pipe.set(f"{self.prefix}:settings", dumps(settings))
             pipe.incr(f"{self.prefix}:settings:version")
             _, version = pipe.execute()
         return int(version)
@@ -161,24 +163,9 @@ class RedisControlState:
         self.clear_faults(tenant)
 
 
-def _dumps(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-
 
 def _entry(member: str) -> Entry:
     seq, data = member.split("|", 1)
     entry: Entry = json.loads(data)
     entry["seq"] = int(seq)
     return entry
-
-
-def _rule_dict(rule: FaultRule) -> dict[str, Any]:
-    data = asdict(rule)
-    del data["id"]
-    return data
-
-
-def _rule(rule_id: int, data: str) -> FaultRule:
-    fields = json.loads(data)
-    fields["fault"] = Fault(**fields["fault"])
-    return FaultRule(id=rule_id, **fields)

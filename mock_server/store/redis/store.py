@@ -23,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
 import redis
@@ -34,6 +33,10 @@ from mock_server.store.base import DEFAULT_LEASE
 from mock_server.store.base import Candidate
 from mock_server.store.base import JobBuilder
 from mock_server.store.base import Rejected
+from mock_server.store.documents import account_document
+from mock_server.store.documents import account_of
+from mock_server.store.documents import dumps
+from mock_server.store.documents import job_of
 from mock_server.store.redis.connection import answers_503
 
 RESERVATION_SECONDS = 30.0
@@ -176,11 +179,11 @@ class RedisStore:
         if not order:
             return []
         data = self.client.hmget(self._key(tenant, "accounts"), order)
-        return [_account(item) for item in data if item is not None]
+        return [account_of(item) for item in data if item is not None]
 
     def account(self, tenant: str, channel: str) -> Account | None:
         data = self.client.hget(self._key(tenant, "accounts"), channel)
-        return _account(data) if data is not None else None
+        return account_of(data) if data is not None else None
 
     def put_account(self, tenant: str, account: Account) -> None:
         with self.client.pipeline() as pipe:
@@ -190,7 +193,7 @@ class RedisStore:
     def _put_account(self, pipe: Any, tenant: str, account: Account) -> None:
         row = self.client.incr(self._global("rows"))
         pipe.sadd(self._global("tenants"), tenant)
-        pipe.hset(self._key(tenant, "accounts"), account.channel, _dumps(asdict(account)))
+        pipe.hset(self._key(tenant, "accounts"), account.channel, account_document(account))
         pipe.zadd(self._key(tenant, "account-order"), {account.channel: row}, nx=True)
 
     def delete_account(self, tenant: str, channel: str) -> bool:
@@ -204,7 +207,7 @@ class RedisStore:
 
     def job(self, tenant: str, jobid: str) -> Job | None:
         data = self.client.get(self._job_key(tenant, jobid))
-        return _job(data) if data is not None else None
+        return job_of(data) if data is not None else None
 
     def insert_job(self, job: Job) -> None:
         with self.client.pipeline() as pipe:
@@ -223,7 +226,7 @@ class RedisStore:
     def _write(self, pipe: Any, job: Job) -> None:
         """Queue the job's document and its two callback index entries."""
         member = f"{job.tenant}\n{job.jobid}"
-        pipe.set(self._job_key(job.tenant, job.jobid), _dumps(job.to_dict()))
+        pipe.set(self._job_key(job.tenant, job.jobid), dumps(job.to_dict()))
         for index, score in (("callbacks", job.callback_due_at()), ("leases", job.lease_until())):
             if score is None:
                 pipe.zrem(self._global(index), member)
@@ -240,7 +243,7 @@ class RedisStore:
                     data = pipe.get(key)
                     if data is None:
                         return None
-                    job = _job(data)
+                    job = job_of(data)
                     change(job)
                     pipe.multi()
                     self._write(pipe, job)
@@ -258,7 +261,7 @@ class RedisStore:
         channels: list[Any] = []
         for candidate in candidates:
             channels += [candidate.account.channel, candidate.limit]
-        deadline, pause = time.monotonic() + 1.0, 0.002
+        deadline, pause = time.monotonic() + 5.0, 0.002
         while True:
             index, result, *pending = self._reserve(
                 args=[self.prefix, tenant, repr(now), repr(time.time()), *channels, RESERVATION_SECONDS])
@@ -335,7 +338,7 @@ class RedisStore:
                     if data is None:
                         doomed.append(jobid)
                         continue
-                    job = _job(data)
+                    job = job_of(data)
                     if excess <= len(doomed) and job.created >= old:
                         done = True
                         break
@@ -381,15 +384,3 @@ class RedisStore:
 
 def _glob_escape(text: str) -> str:
     return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
-
-
-def _dumps(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-
-
-def _job(data: str) -> Job:
-    return Job.from_dict(json.loads(data))
-
-
-def _account(data: str) -> Account:
-    return Account(**json.loads(data))

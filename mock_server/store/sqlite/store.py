@@ -13,7 +13,6 @@ file (:mod:`mock_server.store.sqlite.control`).
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -22,7 +21,6 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 
 from mock_server.accounts import Account
@@ -31,6 +29,10 @@ from mock_server.store.base import DEFAULT_LEASE
 from mock_server.store.base import Candidate
 from mock_server.store.base import JobBuilder
 from mock_server.store.base import Rejected
+from mock_server.store.documents import account_document
+from mock_server.store.documents import account_of
+from mock_server.store.documents import dumps
+from mock_server.store.documents import job_of
 
 SCHEMA_VERSION = 3
 """``PRAGMA user_version`` of the layout below; a file with a higher one is refused.
@@ -255,13 +257,13 @@ class SqliteStore:
         rows = self._connection().execute(
             "SELECT data FROM accounts WHERE tenant = ? ORDER BY rowid", (tenant,)
         )
-        return [_account(data) for (data,) in rows]
+        return [account_of(data) for (data,) in rows]
 
     def account(self, tenant: str, channel: str) -> Account | None:
         row = self._connection().execute(
             "SELECT data FROM accounts WHERE tenant = ? AND channel = ?", (tenant, channel)
         ).fetchone()
-        return _account(row[0]) if row else None
+        return account_of(row[0]) if row else None
 
     def put_account(self, tenant: str, account: Account) -> None:
         with self._transaction() as conn:
@@ -270,7 +272,7 @@ class SqliteStore:
 
     @staticmethod
     def _put_account(conn: sqlite3.Connection, tenant: str, account: Account) -> None:
-        conn.execute(_UPSERT_ACCOUNT, (tenant, account.channel, _dumps(asdict(account))))
+        conn.execute(_UPSERT_ACCOUNT, (tenant, account.channel, account_document(account)))
 
     def delete_account(self, tenant: str, channel: str) -> bool:
         cursor = self._connection().execute(
@@ -284,7 +286,7 @@ class SqliteStore:
         row = self._connection().execute(
             "SELECT data FROM jobs WHERE tenant = ? AND jobid = ?", (tenant, jobid)
         ).fetchone()
-        return _job(row[0]) if row else None
+        return job_of(row[0]) if row else None
 
     def insert_job(self, job: Job) -> None:
         """Store a job as it is (replacing one with the same id), without admission.
@@ -297,7 +299,7 @@ class SqliteStore:
 
     @staticmethod
     def _put_job(conn: sqlite3.Connection, tenant: str, job: Job, sequence: int) -> None:
-        data = _dumps(job.to_dict())
+        data = dumps(job.to_dict())
         conn.execute(
             _UPSERT_JOB,
             (tenant, job.jobid, job.channel, job.ends_at, sequence, data, job.callback_due_at(), job.lease_until()),
@@ -306,7 +308,7 @@ class SqliteStore:
     @staticmethod
     def _write_back(conn: sqlite3.Connection, tenant: str, jobid: str, job: Job) -> None:
         """Rewrite a loaded job's document and lookup columns (its ``seq`` stays)."""
-        data = _dumps(job.to_dict())
+        data = dumps(job.to_dict())
         conn.execute(_UPDATE_JOB, (job.channel, job.ends_at, data, job.callback_due_at(), job.lease_until(),
                                    tenant, jobid))
 
@@ -318,7 +320,7 @@ class SqliteStore:
             ).fetchone()
             if row is None:
                 return None
-            job = _job(row[0])
+            job = job_of(row[0])
             change(job)
             self._write_back(conn, tenant, jobid, job)
             return job
@@ -379,7 +381,7 @@ class SqliteStore:
                 rows.setdefault((tenant, jobid), data)
             claimed: list[tuple[Job, str]] = []
             for (tenant, jobid), data in rows.items():
-                job = _job(data)
+                job = job_of(data)
                 stages = job.take_callbacks(now, wall, lease)
                 self._write_back(conn, tenant, jobid, job)  # also repairs a stale callback_at
                 claimed.extend((job, stage) for stage in stages)
@@ -437,15 +439,3 @@ class SqliteStore:
             conn.close()
         else:
             _INHERITED.append(conn)
-
-
-def _dumps(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-
-
-def _job(data: str) -> Job:
-    return Job.from_dict(json.loads(data))
-
-
-def _account(data: str) -> Account:
-    return Account(**json.loads(data))
