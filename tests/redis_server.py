@@ -41,6 +41,7 @@ class RedisServer:
         self.start()
 
     def url(self, prefix: str | None = None) -> str:
+        """A location on this server; ``prefix`` (default: a fresh one) keeps its keys apart."""
         return f"redis://127.0.0.1:{self.port}/0?prefix={prefix or 'test-' + uuid.uuid4().hex[:12]}"
 
     def start(self) -> None:

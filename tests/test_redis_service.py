@@ -190,3 +190,17 @@ def test_a_wrong_redis_url_stops_the_mock_with_one_line():
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: cannot use the Redis store 'redis://127.0.0.1:"), lines
+
+
+def test_two_mocks_with_their_own_prefixes_share_a_redis_without_meeting(redis_server):  # noqa: F811
+    apps = [create_app(MockConfig(clock="manual", store=redis_server.url(prefix))) for prefix in ("one", "two")]
+    try:
+        first, second = (app.test_client() for app in apps)
+        jobid = meme_face_job(first)
+        assert first.get("/v1/pixverse/jobs/", query_string={"jobid": jobid}, headers=AUTH).status_code == 200
+        assert second.get("/v1/pixverse/jobs/", query_string={"jobid": jobid}, headers=AUTH).status_code == 404
+        mock_of(apps[1]).advance(100)
+        assert mock_of(apps[0]).now() < mock_of(apps[1]).now()
+    finally:
+        for app in apps:
+            mock_of(app).close()
