@@ -81,7 +81,7 @@ class MockRuntime(ControlOperations):
         return now
 
     def evict_expired(self) -> int:
-        """Apply the retention policy now (the scheduler also does, every second); how many jobs went."""
+        """Apply the retention policy now (the scheduler also does, every 10 s); how many jobs went."""
         return self.store.evict(self.clock.now(), self.config.retention_days * 86_400, self.config.retention_jobs)
 
     def now(self) -> float:

@@ -26,6 +26,7 @@ from typing import Any
 
 from mock_server.clock import Clock
 from mock_server.clock import iso_millis
+from mock_server.errors import StoreUnavailable
 from mock_server.jobs import Job
 from mock_server.store.base import ControlState
 from mock_server.store.base import Store
@@ -54,7 +55,7 @@ class CallbackDispatcher:
         duplicate_rate: float = 0.0,
         draw: Callable[[], float] = lambda: 1.0,
         housekeeping: Callable[[], object] = lambda: None,
-        housekeeping_interval: float = 1.0,
+        housekeeping_interval: float = 10.0,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -149,13 +150,18 @@ class CallbackDispatcher:
                 self._pool.submit(self._deliver, order, job, stage)
 
     def _run(self) -> None:
-        next_housekeeping = time.monotonic()
+        next_housekeeping, store_down = time.monotonic(), False
         while not self._stopped.is_set():
             try:
                 self.dispatch_due()
                 if time.monotonic() >= next_housekeeping:
                     next_housekeeping = time.monotonic() + self.housekeeping_interval
                     self.housekeeping()
+                store_down = False
+            except StoreUnavailable:  # said once per outage; the next look retries
+                if not store_down:
+                    log.warning("the store is unreachable: callbacks wait until it is back")
+                store_down = True
             except Exception:  # a broken store must not end the scheduler
                 log.exception("claiming due callbacks or housekeeping failed")
             with self._idle:

@@ -94,6 +94,9 @@ _UPSERT_ACCOUNT = (
 _SETTLED = "callback_at IS NULL AND lease_until IS NULL"
 """A job that owes no callback: the only kind retention may forget."""
 _CROWDED_SQL = "SELECT tenant, COUNT(*) FROM jobs GROUP BY tenant HAVING COUNT(*) > ?"
+_OLDEST = "SELECT rowid, ends_at, callback_at, lease_until FROM jobs ORDER BY rowid LIMIT ?"
+EVICT_WINDOW = 2000
+"""Rows the age rule looks at per run, oldest first."""
 
 # Connections opened before a fork, found again in the child. SQLite forbids using one across a
 # fork, and closing it in the child could disturb the parent's locks: keep it referenced, untouched.
@@ -388,15 +391,23 @@ class SqliteStore:
             return claimed
 
     def evict(self, now: float, max_age: float, keep: int) -> int:
-        """Two deletes in one write transaction, taken only when a read finds something to forget."""
+        """Two deletes in one write transaction, taken only when a read finds something to forget.
+
+        The age rule looks at the oldest :data:`EVICT_WINDOW` rows (rowid order is insertion order),
+        so a run costs the same however many jobs the file holds; the count rule reads the tenants'
+        counts from the primary key index.
+        """
         conn = self._connection()
         old = now - max_age
-        too_old = conn.execute(f"SELECT 1 FROM jobs WHERE ends_at < ? AND {_SETTLED} LIMIT 1", (old,)).fetchone()
+        too_old = conn.execute(f"SELECT 1 FROM ({_OLDEST}) WHERE ends_at < ? AND {_SETTLED} LIMIT 1",
+                               (EVICT_WINDOW, old)).fetchone()
         crowded = conn.execute(_CROWDED_SQL, (keep,)).fetchall()
         if too_old is None and not crowded:
             return 0
         with self._transaction() as conn:
-            evicted = conn.execute(f"DELETE FROM jobs WHERE ends_at < ? AND {_SETTLED}", (old,)).rowcount
+            evicted = conn.execute(
+                f"DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM ({_OLDEST}) WHERE ends_at < ? AND {_SETTLED})",
+                (EVICT_WINDOW, old)).rowcount
             for tenant, count in conn.execute(_CROWDED_SQL, (keep,)).fetchall():
                 evicted += conn.execute(
                     f"DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE tenant = ? AND ends_at <= ?"
