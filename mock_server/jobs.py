@@ -119,6 +119,11 @@ class Job:
         """When the earliest lease ends (wall clock); ``None`` while no callback is out unsettled."""
         return min((until for until, _ in self.callback_leases.values()), default=None)
 
+    def evictable(self, now: float) -> bool:
+        """Whether retention may forget it: ended, owing no callback, and not a seed job (a fixture)."""
+        return (not self.is_executing(now) and self.callback_due_at() is None and not self.callback_leases
+                and not self.extra.get("seed"))
+
     def settle_callback(self, stage: str) -> None:
         """The callback of ``stage`` was delivered, or its last attempt made: it is never sent again."""
         self.callback_leases = {s: lease for s, lease in self.callback_leases.items() if s != stage}

@@ -950,3 +950,12 @@ def test_an_evicted_executing_slot_is_free(store: Store) -> None:
     assert store.evict(T0 + 10, max_age=1.0, keep=100) == 1
     assert store.executing("tenant-a", "111", T0 + 10) == []
     assert isinstance(store.admit("tenant-a", candidates("111", limit=1), T0 + 10, builder(now=T0 + 10)), Job)
+
+
+def test_evict_never_forgets_a_seed_job(store: Store) -> None:
+    seed = make_job(jobid="fixture")
+    seed.extra["seed"] = True
+    store.insert_job(seed)
+    store.insert_job(make_job(jobid="made"))
+    assert store.evict(T0 + 400 * DAY, max_age=31 * DAY, keep=1) == 1
+    assert jobids(store, "tenant-a", ["fixture", "made"]) == ["fixture"]

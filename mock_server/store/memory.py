@@ -50,11 +50,6 @@ class _Tenant:
     executing: dict[str, dict[str, Job]] = field(default_factory=dict)
 
 
-def _evictable(job: Job, now: float) -> bool:
-    """A job that has ended and owes no callback (none due later, none out unsettled)."""
-    return not job.is_executing(now) and job.callback_due_at() is None and not job.callback_leases
-
-
 class MemoryStore:
     """In-memory :class:`~mock_server.store.base.Store`. Jobs are copied in and out."""
 
@@ -197,7 +192,7 @@ class MemoryStore:
                 for job in state.jobs.values():
                     if excess <= len(doomed) and job.created >= old:
                         break
-                    if (excess > len(doomed) or job.ends_at < old) and _evictable(job, now):
+                    if (excess > len(doomed) or job.ends_at < old) and job.evictable(now):
                         doomed.append(job)
                 for job in doomed:
                     del state.jobs[job.jobid]

@@ -342,8 +342,7 @@ class RedisStore:
                     if excess <= len(doomed) and job.created >= old:
                         done = True
                         break
-                    if (excess > len(doomed) or job.ends_at < old) and not job.is_executing(now) \
-                            and job.callback_due_at() is None and not job.callback_leases:
+                    if (excess > len(doomed) or job.ends_at < old) and job.evictable(now):
                         doomed.append(jobid)
                         channels[jobid] = job.channel
                 if done:

@@ -91,10 +91,11 @@ _UPSERT_ACCOUNT = (
     " ON CONFLICT (tenant, channel) DO UPDATE SET data = excluded.data"
 )
 
-_SETTLED = "callback_at IS NULL AND lease_until IS NULL"
-"""A job that owes no callback: the only kind retention may forget."""
+_SETTLED = "callback_at IS NULL AND lease_until IS NULL AND json_extract(data, '$.extra.seed') IS NULL"
+"""A job that owes no callback and is no seed job (a fixture): the only kind retention may forget
+(``Job.evictable``; whether it has ended is the caller's condition)."""
 _CROWDED_SQL = "SELECT tenant, COUNT(*) FROM jobs GROUP BY tenant HAVING COUNT(*) > ?"
-_OLDEST = "SELECT rowid, ends_at, callback_at, lease_until FROM jobs ORDER BY rowid LIMIT ?"
+_OLDEST = "SELECT rowid, ends_at, callback_at, lease_until, data FROM jobs ORDER BY rowid LIMIT ?"
 EVICT_WINDOW = 2000
 """Rows the age rule looks at per run, oldest first."""
 
