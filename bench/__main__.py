@@ -10,6 +10,7 @@ generated-section markers; the analysis written around them is kept).
     python -m bench --rounds 5 --duration 8
     python -m bench --only mock,flask,prism        # these HTTP rows (and no in-process section)
     python -m bench --only scale,lifecycle         # these sections only
+    python -m bench --only soak,redis              # opt-in: 10-minute soak; scale-out on Redis
 """
 
 from __future__ import annotations
