@@ -80,6 +80,7 @@ class CallbackDispatcher:
         self._order = itertools.count()
         # claims queued on the pool and not yet started, by order: what ``stop`` hands back
         self._queued: dict[int, tuple[Job, str]] = {}
+        self._claiming = threading.Lock()
         self.workers = workers
 
     @property
@@ -108,7 +109,7 @@ class CallbackDispatcher:
         if self._thread is not None:
             self._thread.join(wait)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        with self._idle:
+        with self._claiming, self._idle:  # after any claim under way has queued what it took
             unsent = [(job, stage) for _, _, job, stage in self._held] + list(self._queued.values())
             self._held.clear()
             self._queued.clear()
@@ -123,20 +124,25 @@ class CallbackDispatcher:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def dispatch_due(self) -> int:
-        """Claim what is due now and queue it for delivery; returns how many were claimed."""
-        with self._idle:
-            # No more than the pool sends well within a lease: a claim queued longer would be sent twice.
-            room = 2 * self.workers - (self._in_flight - len(self._held))
-        if room <= 0 or self._stopped.is_set():
-            return 0
-        claimed = self.store.claim_callbacks(self.clock.now(), room, lease=self.lease_seconds)
-        ready_at = time.monotonic() + self.delay
-        for job, stage in claimed:
-            copies = 2 if self.duplicate_rate and self.draw() < self.duplicate_rate else 1
+        """Claim what is due now and queue it for delivery; returns how many were claimed.
+
+        One caller at a time (the scheduler, or ``advance`` on a request thread), so the room counted
+        is the room claimed into.
+        """
+        with self._claiming:
             with self._idle:
-                self._in_flight += copies
-                for _ in range(copies):
-                    heapq.heappush(self._held, (ready_at, next(self._order), job, stage))
+                # No more than the pool sends well within a lease: a claim queued longer would be sent twice.
+                room = 2 * self.workers - (self._in_flight - len(self._held))
+            if room <= 0 or self._stopped.is_set():
+                return 0
+            claimed = self.store.claim_callbacks(self.clock.now(), room, lease=self.lease_seconds)
+            ready_at = time.monotonic() + self.delay
+            for job, stage in claimed:
+                copies = 2 if self.duplicate_rate and self.draw() < self.duplicate_rate else 1
+                with self._idle:
+                    self._in_flight += copies
+                    for _ in range(copies):
+                        heapq.heappush(self._held, (ready_at, next(self._order), job, stage))
         self._release_held()
         return len(claimed)
 
