@@ -142,12 +142,11 @@ class RedisStore:
                     if pipe.sismember(tenants, tenant):
                         return
                     seeded = seeded or seed()
-                    sequence = int(pipe.get(self._global("seq")) or 0)
                     pipe.multi()
                     for account in seeded[0]:
                         self._put_account(pipe, tenant, account)
                     for job in seeded[1]:
-                        self._put_job(pipe, job, sequence)
+                        self._put_job(pipe, job)
                     pipe.sadd(tenants, tenant)
                     pipe.execute()
                     return
@@ -211,12 +210,14 @@ class RedisStore:
 
     def insert_job(self, job: Job) -> None:
         with self.client.pipeline() as pipe:
-            self._put_job(pipe, job, int(self.client.get(self._global("seq")) or 0))
+            self._put_job(pipe, job)
             pipe.execute()
 
-    def _put_job(self, pipe: Any, job: Job, sequence: int) -> None:
-        """Queue the writes of a new (or replaced) job: its document, its order and its indexes."""
-        del sequence  # the row number orders jobs; it follows the sequence of admitted ones
+    def _put_job(self, pipe: Any, job: Job) -> None:
+        """Queue the writes of a new (or replaced) job: its document, its row number and its indexes.
+
+        Row numbers follow the order jobs are stored in, as the sequence of admitted ones does.
+        """
         row = self.client.incr(self._global("rows"))
         pipe.sadd(self._global("tenants"), job.tenant)
         pipe.zadd(self._key(job.tenant, "jobs"), {job.jobid: row}, nx=True)
@@ -281,7 +282,7 @@ class RedisStore:
             self.client.zrem(reserved, result)
             raise
         with self.client.pipeline() as pipe:
-            self._put_job(pipe, job, int(result))
+            self._put_job(pipe, job)
             pipe.zrem(reserved, result)
             pipe.execute()
         return job
