@@ -32,18 +32,24 @@ from contract_tests.properties import PROPERTIES
 from contract_tests.properties import Violation
 from contract_tests.properties import judge
 from mock_server.accounts import digest
+from mock_server.control.access import CONTROL_TOKEN_HEADER
+from mock_server.redaction import Redactor
 
 JOURNAL_PATH = "/__mock/journal/requests"
 PAGE_SIZE = 1000
 HTTP_TIMEOUT = 30.0
 MAX_CURL_CHARS = 300
-READ_ONLY_OPERATIONS = ("listAccounts", "getAccount", "getJob", "getJobNoSlash")
+READ_ONLY_OPERATIONS = ("listAccounts", "getAccount", "getJob")
 """The operations ``conformance`` runs by default: they read and never change anything."""
-OPERATION_ORDER = ("listAccounts", "getAccount", "postMemeFace", "postButton", "getJob", "getJobNoSlash",
-                   "cancelJob", "cancelJobNoSlash", "postAccount", "deleteAccount")
+OPERATION_ORDER = ("listAccounts", "getAccount", "postCreate", "postCreateSingle", "postAnimate", "postMemeFace",
+                   "postButton", "getJob", "cancelJob", "postAccount", "deleteAccount")
 """Reads that discover channels first, submits before the job reads that reuse their job ids, deletes last."""
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+NO_TOKEN = "(no token)"
+"""The tenant the tokenless requests are judged as when no client owns them."""
 
 
 class InputError(click.ClickException):
@@ -52,7 +58,12 @@ class InputError(click.ClickException):
     exit_code = 2
 
 
+class ControlTokenNeeded(InputError):
+    """The mock's control plane refused the request (401): ``--control-token`` is missing or wrong."""
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pixverse-mock", prog_name="pixverse-contract", message="%(prog)s %(version)s")
 def main() -> None:
     """Check a PixVerse v1 client (from the mock's journal) or a server (against the spec)."""
 
@@ -77,18 +88,21 @@ class Journal:
               help="Judge only this API token's traffic (plus the requests that carried no token).")
 @click.option("--only", "only", multiple=True, type=click.Choice(list(PROPERTIES)), metavar="PROPERTY",
               help="Judge only this property (repeatable).")
+@click.option("--control-token", envvar="PIXVERSE_MOCK_CONTROL_TOKEN", default=None, metavar="C",
+              help="The mock's control token (X-Mock-Control-Token), needed to read its whole journal when the "
+                   "mock is not on loopback (default: $PIXVERSE_MOCK_CONTROL_TOKEN).")
 @click.option("--junit", type=click.Path(dir_okay=False, writable=True), help="Write JUnit XML here.")
 @click.option("--markdown", type=click.Path(dir_okay=False, writable=True), help="Write a Markdown report here.")
 @click.option("--save", type=click.Path(dir_okay=False, writable=True),
               help="Write the journal that was read to this JSON file (to verify again later with --from).")
-def verify(source: str, token: str | None, only: tuple[str, ...], junit: str | None, markdown: str | None,
-           save: str | None) -> None:
+def verify(source: str, token: str | None, only: tuple[str, ...], control_token: str | None, junit: str | None,
+           markdown: str | None, save: str | None) -> None:
     """Judge a client's traffic from the mock's request journal.
 
     Run your client (any language) against the mock first, then point this at the mock or a saved
     journal. Exit 0 when every property holds, 1 on violations, 2 on usage or input errors.
     """
-    journal = read_journal(source, token)
+    journal = read_journal(source, token, control_token)
     if save:
         _write_text(save, json.dumps({"entries": journal.entries, "last": _last_seq(journal.entries)},
                                      ensure_ascii=False, indent=1))
@@ -98,21 +112,34 @@ def verify(source: str, token: str | None, only: tuple[str, ...], junit: str | N
     names = list(only) or list(PROPERTIES)
     violations = judge(attribute_anonymous(journal, token), only=names)
     by_property = {name: [v for v in violations if v.property == name] for name in names}
-    click.echo(console_summary(journal, by_property))
+    redact = Redactor([token, control_token]).text  # the reports never carry a full token
+    click.echo(redact(console_summary(journal, by_property)))
     if junit:
-        write_junit(junit, "pixverse-contract", [(name, [str(v) for v in vs]) for name, vs in by_property.items()])
+        write_junit(junit, "pixverse-contract",
+                    [(name, [redact(str(v)) for v in vs]) for name, vs in by_property.items()])
     if markdown:
-        _write_text(markdown, markdown_report(journal, by_property))
+        _write_text(markdown, redact(markdown_report(journal, by_property)))
     sys.exit(1 if violations else 0)
 
 
-def read_journal(source: str, token: str | None) -> Journal:
-    """The journal from a mock URL (all pages) or a saved file, narrowed to ``token`` (and tokenless requests)."""
+def read_journal(source: str, token: str | None, control_token: str | None = None) -> Journal:
+    """The journal from a mock URL (all pages) or a saved file, narrowed to ``token`` (and tokenless requests).
+
+    A mock off loopback shows the tokenless requests only with its ``control_token``; without it
+    they are left out, and a note says so.
+    """
+    notes: list[str] = []
     if source.startswith(("http://", "https://")):
         root = mock_root(source)
-        entries = fetch_journal(root, token)
+        entries = fetch_journal(root, token, control_token)
         if token:
-            entries = _merge(entries, [e for e in fetch_journal(root, None) if e.get("tenant") is None])
+            try:
+                anonymous = fetch_journal(root, None, control_token)
+            except ControlTokenNeeded:
+                anonymous = []
+                notes.append("requests without a token not read: the mock's journal shows them only with "
+                             "--control-token")
+            entries = _merge(entries, [e for e in anonymous if e.get("tenant") is None])
         where = f"{root}{JOURNAL_PATH}"
     else:
         entries = load_journal_file(source)
@@ -120,7 +147,7 @@ def read_journal(source: str, token: str | None) -> Journal:
     if token:
         entries = [e for e in entries if e.get("tenant") in (None, _tenant(token))]
     anonymous = sum(1 for e in entries if e.get("tenant") is None)
-    return Journal(entries, where, anonymous)
+    return Journal(entries, where, anonymous, notes)
 
 
 def mock_root(url: str) -> str:
@@ -129,11 +156,13 @@ def mock_root(url: str) -> str:
     return root.removesuffix("/v1").rstrip("/")
 
 
-def fetch_journal(root: str, token: str | None) -> list[dict[str, Any]]:
+def fetch_journal(root: str, token: str | None, control_token: str | None = None) -> list[dict[str, Any]]:
     """Every page of ``GET /__mock/journal/requests`` (``since`` = the previous page's ``last``)."""
     entries: list[dict[str, Any]] = []
     since = 0
     with requests.Session() as session:
+        if control_token:
+            session.headers[CONTROL_TOKEN_HEADER] = control_token
         while True:
             params: dict[str, Any] = {"since": since, "limit": PAGE_SIZE}
             if token:
@@ -153,8 +182,9 @@ def _get_page(session: requests.Session, url: str, params: dict[str, Any]) -> di
     except requests.RequestException as exc:
         raise InputError(f"cannot read the journal from {url}: {type(exc).__name__}: {_first_line(exc)}") from None
     if response.status_code != 200:
-        raise InputError(f"cannot read the journal from {url}: HTTP {response.status_code} "
-                         f"{_first_line(response.text)}")
+        error = ControlTokenNeeded if response.status_code == 401 else InputError
+        raise error(f"cannot read the journal from {url}: HTTP {response.status_code} "
+                    f"{_first_line(response.text)}")
     try:
         page = response.json()
     except ValueError:
@@ -191,7 +221,7 @@ def attribute_anonymous(journal: Journal, token: str | None) -> list[dict[str, A
         if journal.anonymous and tenants:
             journal.notes.append(f"{journal.anonymous} request(s) without a token judged apart from the "
                                  f"{len(tenants)} tokens (use --token to judge them with one client)")
-        return journal.entries
+        owner = NO_TOKEN  # one client of their own, not a share of every token's traffic
     return [e if e.get("tenant") is not None else {**e, "tenant": owner} for e in journal.entries]
 
 
@@ -330,7 +360,7 @@ class Discovered:
 @click.option("--spec", type=click.Path(dir_okay=False), default=None,
               help="The OpenAPI document to check against (default: the bundled openapi/pixverse-v1.yaml).")
 @click.option("--include-writes", is_flag=True,
-              help="Also send POST meme_face/button/account, DELETE account and the cancels (creates jobs!).")
+              help="Also send the POST submits and account, DELETE account and the cancels (creates jobs!).")
 @click.option("--max-examples", type=click.IntRange(1, 10_000), default=20, show_default=True,
               help="Generated cases per operation (on top of the spec's examples).")
 @click.option("--jobid", "jobids", multiple=True, metavar="ID",

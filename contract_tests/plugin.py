@@ -1,55 +1,43 @@
-"""The pytest plugin (entry point ``pytest11``): a threaded mock for the session, reset for each test.
+"""What the pytest plugin (``pytest_pixverse_mock``, entry point ``pytest11``) runs once a test asks for a mock.
 
-Fixtures (override the ``*_config`` / ``*_token`` ones in your conftest):
-
-- ``pixverse_mock_config`` (session): the :class:`~mock_server.MockConfig`; default: manual clock.
-- ``pixverse_mock_token`` (session): the API token the handle uses.
-- ``pixverse_mock_server`` (session): the running :class:`~contract_tests.server.ThreadedMockServer`.
-- ``pixverse_mock`` (function): a :class:`~contract_tests.handle.MockHandle` on a freshly reset mock;
-  any unexpected error inside the mock during the test is raised again at teardown.
-
-It also registers the hypothesis profile ``pixverse-ci`` (100 examples, derandomized: the same run
-every time).
+The plugin module itself imports nothing of this kit, nor hypothesis, nor Flask: a pytest run that uses
+no ``pixverse_mock`` fixture pays nothing for it. This module is imported on the first fixture used.
 """
 
 from __future__ import annotations
-
-import os
-from collections.abc import Iterator
-
-import pytest
-from hypothesis import settings
 
 from contract_tests.handle import MockHandle
 from contract_tests.server import ThreadedMockServer
 from mock_server import MockConfig
 
-# A deterministic profile for CI: ``pytest --hypothesis-profile=pixverse-ci``.
-settings.register_profile("pixverse-ci", max_examples=100, deadline=None, derandomize=True, database=None)
 
+class MockPool:
+    """One running mock per distinct config, started on first use, all stopped at the end of the session.
 
-@pytest.fixture(scope="session")
-def pixverse_mock_config() -> MockConfig:
-    return MockConfig(clock="manual")
+    Tests whose ``pixverse_mock_config`` is equal share a server; each test still starts from the state
+    its config describes (:meth:`fresh_handle`), so sharing never leaks state.
+    """
 
+    def __init__(self) -> None:
+        self._servers: list[tuple[MockConfig, ThreadedMockServer]] = []
 
-@pytest.fixture(scope="session")
-def pixverse_mock_token() -> str:
-    return os.environ.get("PIXVERSE_MOCK_TOKEN", "user:1-pixverse-contract")
+    def server(self, config: MockConfig) -> ThreadedMockServer:
+        if not isinstance(config, MockConfig):
+            raise TypeError(f"pixverse_mock_config must return a mock_server.MockConfig, not {type(config).__name__}")
+        for known, server in self._servers:
+            if known == config:
+                return server
+        server = ThreadedMockServer(config).start()
+        self._servers.append((config, server))
+        return server
 
+    def fresh_handle(self, config: MockConfig, token: str) -> MockHandle:
+        """A handle on the server for ``config``, given a new runtime: no job, journal, fault or setting survives."""
+        server = self.server(config)
+        server.renew()
+        return MockHandle(server, token)
 
-@pytest.fixture(scope="session")
-def pixverse_mock_server(pixverse_mock_config: MockConfig) -> Iterator[ThreadedMockServer]:
-    server = ThreadedMockServer(pixverse_mock_config).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def pixverse_mock(pixverse_mock_server: ThreadedMockServer, pixverse_mock_token: str) -> Iterator[MockHandle]:
-    pixverse_mock_server.runtime.reset()
-    pixverse_mock_server.runtime.errors.clear()
-    yield MockHandle(pixverse_mock_server, pixverse_mock_token)
-    pixverse_mock_server.check()
+    def stop(self) -> None:
+        while self._servers:
+            _, server = self._servers.pop()
+            server.stop()

@@ -14,9 +14,11 @@ from werkzeug.serving import make_server
 
 from mock_server import MockConfig
 from mock_server import MockRuntime
+from mock_server import Scenario
 from mock_server import create_app
 from mock_server import mock_of
-from mock_server.scenarios import Scenario
+from mock_server import restart
+from mock_server.control.access import with_control_token
 
 
 class MockServerError(AssertionError):
@@ -43,8 +45,8 @@ class ThreadedMockServer:
         host, port = self._requested
         # Attachment and callback URLs must name the real port: bind first, then build the app.
         self._server = make_server(host, port, _not_ready, threaded=True, request_handler=_QuietHandler)
-        self.app = create_app(self._config.with_overrides(host=host, port=self._server.server_port),
-                              scenario=self._scenario)
+        config, _ = with_control_token(self._config.with_overrides(host=host, port=self._server.server_port))
+        self.app = create_app(config, scenario=self._scenario)
         self._server.app = self.app
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="pixverse-mock-server", daemon=True)
@@ -59,6 +61,10 @@ class ThreadedMockServer:
     @property
     def runtime(self) -> MockRuntime:
         return mock_of(self.app)
+
+    def renew(self) -> MockRuntime:
+        """Swap in a fresh runtime built from the config (and scenario): the state :meth:`start` made, same port."""
+        return restart(self.app)
 
     def check(self) -> None:
         """Raise :class:`MockServerError` if the mock hit an unexpected exception since the last check."""

@@ -7,6 +7,9 @@ from flask import Flask
 from mock_server.clock import Clock
 from mock_server.config import MockConfig
 from mock_server.http.control import control
+from mock_server.http.dashboard import dashboard
+from mock_server.http.docs import docs
+from mock_server.http.docs import swagger_ui
 from mock_server.http.drop import DropConnections
 from mock_server.http.errors import register_error_handlers
 from mock_server.http.journaling import register_journaling
@@ -35,10 +38,14 @@ def create_app(config: MockConfig | None = None, *, scenario: Scenario | None = 
     app.json.ensure_ascii = False
     app.url_map.strict_slashes = False
     app.extensions["pixverse_mock"] = runtime
+    app.extensions["pixverse_mock_scenario"] = scenario
     app.register_blueprint(vendor)
     app.register_blueprint(media)
     app.register_blueprint(control)
-    app.before_request(runtime.refresh_settings)
+    app.register_blueprint(docs)
+    app.register_blueprint(swagger_ui())
+    app.register_blueprint(dashboard)
+    app.before_request(lambda: mock_of(app).refresh_settings())
     register_journaling(app)
     register_error_handlers(app)
     app.wsgi_app = DropConnections(app.wsgi_app)  # type: ignore[method-assign]
@@ -48,3 +55,23 @@ def create_app(config: MockConfig | None = None, *, scenario: Scenario | None = 
 def mock_of(app: Flask) -> MockRuntime:
     """The :class:`MockRuntime` behind an app made by :func:`create_app`."""
     return app.extensions["pixverse_mock"]
+
+
+def restart(app: Flask) -> MockRuntime:
+    """Give ``app`` a fresh runtime built from its config and scenario: the state :func:`create_app` made.
+
+    Cheaper than a new app (Flask's routes stay compiled). The old runtime is closed. A SQLite store
+    keeps its file: its tenants, journals, faults and settings are cleared, its manual clock reading stays.
+    """
+    old = mock_of(app)
+    runtime = MockRuntime(old.config)
+    if runtime.config.shared_store:  # the file (or Redis) outlives the runtime
+        runtime.reset()
+        runtime.control.put_settings({})
+        runtime.refresh_settings()
+    scenario = app.extensions["pixverse_mock_scenario"]
+    if scenario is not None:
+        scenario.queue_faults(runtime.control)
+    app.extensions["pixverse_mock"] = runtime
+    old.close()
+    return runtime

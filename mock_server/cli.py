@@ -15,7 +15,7 @@ from mock_server.config import ConfigError
 from mock_server.config import MockConfig
 
 # The options that map one-to-one onto MockConfig fields (``--config`` is the file itself).
-_OVERRIDABLE = ("host", "port", "store", "clock", "seed", "workers")
+_OVERRIDABLE = ("host", "port", "store", "clock", "seed", "workers", "control_token")
 _FROM_USER = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
 
 
@@ -50,7 +50,7 @@ def main() -> None:
 
 def _option(*decls: str, **kwargs: object):
     """An option that also reads ``PIXVERSE_MOCK_<NAME>`` and defaults to ``None`` (= not given)."""
-    name = decls[0].removeprefix("--").upper()
+    name = decls[0].removeprefix("--").upper().replace("-", "_")
     return click.option(*decls, envvar=f"PIXVERSE_MOCK_{name}", show_envvar=True, default=None, **kwargs)
 
 
@@ -66,6 +66,8 @@ def _option(*decls: str, **kwargs: object):
          help="Scenario file, or the name of a shipped one (fixtures/scenarios): its config and faults.")
 @_option("--workers", type=click.IntRange(min=1),
          help="Processes with sqlite; with memory, one process with 4 threads per worker.  [default: 1]")
+@_option("--control-token", metavar="TOKEN",
+         help="Required by /__mock/ in the X-Mock-Control-Token header; generated when --host is not loopback.")
 @click.pass_context
 def serve(ctx: click.Context, config_file: str | None, scenario: str | None, **options: object) -> None:
     """Start the mock server (gunicorn, gthread workers).
@@ -84,6 +86,9 @@ def serve(ctx: click.Context, config_file: str | None, scenario: str | None, **o
         config = base.with_overrides(**overrides)
     except ConfigError as exc:
         _fail(ctx, str(exc))
+    config, notice = _guard_control_plane(config)
+    if notice:
+        click.echo(notice, err=True)
 
     from mock_server import serve as server
     from mock_server.store import StoreLocationError
@@ -92,6 +97,15 @@ def serve(ctx: click.Context, config_file: str | None, scenario: str | None, **o
         server.run(config, loaded)
     except StoreLocationError as exc:  # a store that cannot be opened: one line, no traceback
         _fail(ctx, str(exc))
+
+
+def _guard_control_plane(config: MockConfig) -> tuple[MockConfig, str | None]:
+    """A control token wherever one is needed, and the start-up warning that says so (once)."""
+    from mock_server.control.access import start_notice
+    from mock_server.control.access import with_control_token
+
+    config, generated = with_control_token(config)
+    return config, start_notice(config, generated)
 
 
 if __name__ == "__main__":  # python -m mock_server.cli

@@ -44,6 +44,7 @@ class MockConfig:
     moderation_words: tuple[str, ...] = DEFAULT_MODERATION_WORDS
     button_graph: Path = field(default_factory=lambda: fixtures_dir() / "button-graph.yaml")
     seed_jobs: Path | None = field(default_factory=lambda: fixtures_dir() / "seed-jobs.yaml")
+    generation: Path = field(default_factory=lambda: fixtures_dir() / "generation.yaml")
     public_url: str | None = None
     max_upload_bytes: int = 10 * 1024 * 1024
     clock_start: float | None = None
@@ -59,6 +60,8 @@ class MockConfig:
     retention_jobs: int = 10_000
     """Per tenant, jobs beyond the newest this many are forgotten (oldest first), so memory stays flat."""
     jobs: tuple[Mapping[str, Any], ...] = ()
+    control_token: str | None = field(default=None, repr=False)
+    """Required by ``/__mock/`` when set, and always off loopback (``control/access.py``)."""
 
     def __post_init__(self) -> None:
         if self.clock not in PROFILES:
@@ -74,6 +77,8 @@ class MockConfig:
             raise ConfigError("workers must be at least 1")
         if self.retention_days <= 0 or self.retention_jobs < 1:
             raise ConfigError("retention_days must be above 0 and retention_jobs at least 1")
+        if self.control_token is not None and (not isinstance(self.control_token, str) or not self.control_token):
+            raise ConfigError("control_token must be a non-empty string")
         for account in self.accounts:
             missing = {"discord", "server", "channel"} - set(account)
             if missing:
@@ -126,6 +131,13 @@ class MockConfig:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     @property
+    def store_shown(self) -> str:
+        """``store`` for logs and answers: a password in a Redis URL is masked."""
+        from mock_server.store import shown
+
+        return shown(self.store)
+
+    @property
     def shared_store(self) -> bool:
         """Whether the store is shared by processes (``sqlite:``, ``redis://``), so workers may be processes."""
         from mock_server.store import is_shared
@@ -144,7 +156,7 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name} must be a whole number, not {value!r}") from exc
-    if name in {"button_graph", "seed_jobs"}:
+    if name in {"button_graph", "seed_jobs", "generation"}:
         return Path(value) if value else None
     if name == "jobs":
         return tuple(dict(job) for job in value or ())

@@ -21,10 +21,12 @@ def parameters(record: Mapping[str, Any]) -> str:
     return " ".join(f"{label}: {record[key]}" for key, label in _PARAMETERS if record.get(key) not in (None, ""))
 
 
-def meme_face_started(user_id: str, image_url: str, record: Mapping[str, Any]) -> str:
+def generation_started(user_id: str, record: Mapping[str, Any], image_url: str | None = None) -> str:
+    """create, create_single, animate, meme_face: the bot's first answer (with the image, if one was sent)."""
+    image = f"[image attached](<{image_url}>) " if image_url else ""
     return (
         f"<@{user_id}> We are making videos. We will notify you when it's done. "
-        f"([image attached](<{image_url}>) {parameters(record)}) Author: <@{user_id}>)"
+        f"({image}{parameters(record)}) Author: <@{user_id}>)"
     )
 
 

@@ -27,6 +27,8 @@ KINDS = ("discord429", "maxjobs429", "unauthorized", "expired", "moderated", "fa
          "delay", "drop")
 JOB_KINDS = frozenset({"moderated", "fail"})
 """Faults that shape the job a submit creates (applied by the service, on submits only)."""
+SUBMIT_OPERATIONS = ("create", "create_single", "animate", "meme_face", "button")
+"""The operations that create a job, so the only ones a job-shaping fault applies to."""
 
 MAX_DELAY_SECONDS = 60.0
 _MARKER = re.compile(r"\[mock:([a-z0-9_]+(?::[^\]]*)?)\]", re.IGNORECASE)
@@ -34,6 +36,14 @@ _MARKER = re.compile(r"\[mock:([a-z0-9_]+(?::[^\]]*)?)\]", re.IGNORECASE)
 
 class FaultError(ValueError):
     """A fault description that cannot be used; the message says why."""
+
+
+class FaultMarkerError(FaultError):
+    """A ``[mock:...]`` prompt marker that names no usable fault (answered 400, like the header)."""
+
+    def __init__(self, marker: str, reason: FaultError) -> None:
+        super().__init__(str(reason))
+        self.marker = marker
 
 
 @dataclass(frozen=True)
@@ -88,14 +98,14 @@ def parse_fault(text: str) -> Fault:
 
 
 def faults_in_text(*texts: str | None) -> list[Fault]:
-    """The ``[mock:...]`` markers in prompts, as faults (unknown markers are ignored)."""
+    """The ``[mock:...]`` markers in prompts, as faults; :class:`FaultMarkerError` for one that is not."""
     found = []
     for text in texts:
         for match in _MARKER.finditer(text or ""):
             try:
                 found.append(parse_fault(match.group(1)))
-            except FaultError:
-                continue
+            except FaultError as exc:
+                raise FaultMarkerError(match.group(1), exc) from None
     return found
 
 
@@ -115,9 +125,9 @@ class FaultRule:
     probability: float = 1.0
 
     def applies_to(self, endpoint: str, tenant: str | None) -> bool:
-        """``endpoint`` None matches every operation; ``submit`` matches meme_face and button."""
+        """``endpoint`` None matches every operation; ``submit`` every operation that creates a job."""
         endpoint_matches = self.endpoint in (None, endpoint) or (
-            self.endpoint == "submit" and endpoint in ("meme_face", "button"))
+            self.endpoint == "submit" and endpoint in SUBMIT_OPERATIONS)
         return endpoint_matches and self.tenant in (None, tenant)
 
     def used(self) -> FaultRule | None:

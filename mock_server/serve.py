@@ -16,6 +16,8 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from mock_server.config import MockConfig
+from mock_server.redaction import RedactingFilter
+from mock_server.redaction import redact_target
 from mock_server.scenarios import Scenario
 
 THREADS_PER_WORKER = 4
@@ -68,6 +70,7 @@ class StderrAccessLogger(Logger):
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
+        self.error_log.addFilter(RedactingFilter())  # e.g. an invalid request line quoted whole
         for handler in self.access_log.handlers:
             if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
                 handler.setStream(sys.stderr)
@@ -84,7 +87,7 @@ class StderrAccessLogger(Logger):
         return {
             "t": self.now(),
             "m": environ.get("REQUEST_METHOD"),
-            "{raw_uri}e": environ.get("RAW_URI"),
+            "{raw_uri}e": redact_target(environ.get("RAW_URI") or "", environ.get("HTTP_AUTHORIZATION")),
             "s": status,
             "B": getattr(resp, "sent", None),
             "M": (request_time.seconds * 1000) + int(request_time.microseconds / 1000),
@@ -111,6 +114,7 @@ class MockApplication(BaseApplication):
         from mock_server.app import mock_of
 
         self.app = create_app(self.config)
+        self.app.extensions["pixverse_mock_scenario"] = self.scenario  # shown on the dashboard
         if self.scenario is not None and not self.config.shared_store:
             self.scenario.queue_faults(mock_of(self.app).control)
         return self.app
@@ -121,7 +125,7 @@ class MockApplication(BaseApplication):
             port = server.LISTENERS[0].sock.getsockname()[1]
         shape = layout(self.config)
         print(
-            f"pixverse-mock listening on http://{bind_address(host, port)} (store={self.config.store}, "
+            f"pixverse-mock listening on http://{bind_address(host, port)} (store={self.config.store_shown}, "
             f"clock={self.config.clock}, workers={shape.processes}x{shape.threads} threads)",
             file=sys.stderr, flush=True,
         )

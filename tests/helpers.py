@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import threading
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
 from io import BytesIO
 from typing import Any
 
@@ -204,3 +208,29 @@ def run_forked(target: Callable[..., None], args: tuple[Any, ...], count: int, w
         results.join_thread()
     assert [child.exitcode for child in children] == [0] * count
     return reports
+
+
+class _Ok(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def ok_receiver() -> Iterator[str]:
+    """A callback receiver on 127.0.0.1 answering 200 to every POST; yields its URL, stopped on exit."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

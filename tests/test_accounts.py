@@ -117,6 +117,15 @@ def test_account_post_empty_is_missing(client, name):
     assert_error(post(client, **{name: ""}), 400, f"Required param {name} is missing or empty")
 
 
+@pytest.mark.parametrize("value", [{}, [], {"id": "1100000000000000001"}, ["1100000000000000001"]],
+                         ids=["empty-object", "empty-array", "object", "array"])
+@pytest.mark.parametrize("name", ["discord", "server", "channel", "maxJobs"])
+def test_account_post_object_or_array_is_missing(client, name, value):
+    """An object or array is no text value: the field is missing, and nothing is saved."""
+    assert_error(post(client, **{name: value}), 400, f"Required param {name} is missing or empty")
+    assert client.get(f"{ACCOUNT}/{CHANNEL}", headers=AUTH).status_code == 404
+
+
 @pytest.mark.parametrize("channel", ["1234567890123456", "123456789012345678901", "12000000000000000a7", "abc"])
 def test_account_post_channel_not_valid(client, channel):
     assert_error(post(client, channel, channel=channel), 400,

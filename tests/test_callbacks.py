@@ -316,6 +316,7 @@ def test_moderated_submit_calls_back(client, mock, receiver):
     [entry] = callbacks(mock, 1)
     assert entry["jobid"] == jobid and entry["jobStatus"] == "moderated" and entry["replyRef"] == "mod-1"
     assert receiver.bodies() == [get_job(client, jobid)]
+    assert (receiver.bodies()[0]["error"], receiver.bodies()[0]["code"]) == (response.get_json()["error"], 422)
 
 
 def test_cancelled_job_calls_back(client, mock, receiver):

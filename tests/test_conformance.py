@@ -1,8 +1,10 @@
 """Schemathesis: the in-process mock conforms to the vendor spec ``openapi/pixverse-v1.yaml``.
 
 (a) Every operation, with the spec's examples, coverage cases and generated (positive) cases.
-(b) Stateful: the spec's OpenAPI links (POST meme_face / button 200 -> getJob, cancelJob) drive
+(b) Stateful: the spec's OpenAPI links (POST submits / button 200 -> getJob, cancelJob) drive
     ``schema.as_state_machine()`` for a short run.
+(c) Every method a path does not have, on every path: 405 with an ``Allow`` header that names the
+    path's methods (schemathesis' ``unsupported_method`` check, on its coverage cases).
 
 Both use the same checks (``CHECKS``) and a valid ``Authorization: Bearer <token>`` header, and a
 fresh app per test function. Generated job ids and channels are mostly unknown, so most answers
@@ -16,10 +18,10 @@ Checks left out, on purpose:
   created" nor "``channel`` must be configured", so schema-valid requests get documented 400/404
   answers by design; and once the account's ``maxJobs`` slots are taken (the clock stands still)
   a valid submit gets the documented 429. Weakening the spec to make those 2xx would be wrong.
-- ``negative_data_rejection``, ``missing_required_header``, ``ignored_auth``,
-  ``unsupported_method``, ``allow_header_conformance``: they judge negative cases (invalid data,
-  no auth, wrong methods), out of scope here (positive mode only); the mock's error answers are
-  replayed message by message in ``test_spec_examples_replay.py``.
+- ``negative_data_rejection``, ``missing_required_header``, ``ignored_auth``: they judge negative
+  cases (invalid data, no auth), out of scope here; the mock's error answers are replayed message by
+  message in ``test_spec_examples_replay.py``. ``allow_header_conformance`` judges ``OPTIONS``
+  answers, which Flask gives itself.
 - ``use_after_free``, ``ensure_resource_availability``, ``object_level_authorization``: stateful
   checks about resources deleted or shared between users; the links here only read and cancel jobs,
   which stay readable after a cancel by design, and tenant isolation is checked in
@@ -34,10 +36,12 @@ from flask import Flask
 from hypothesis import HealthCheck
 from hypothesis import settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.meta import CoverageScenario
 from schemathesis.specs.openapi.checks import content_type_conformance
 from schemathesis.specs.openapi.checks import response_headers_conformance
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from schemathesis.specs.openapi.checks import status_code_conformance
+from schemathesis.specs.openapi.checks import unsupported_method
 
 from mock_server import mock_of
 from mock_server.resources import vendor_spec_path
@@ -102,3 +106,20 @@ def test_links_conform(app: Flask):
     LinkedJobs.run(settings=settings(max_examples=15, stateful_step_count=8, deadline=None,
                                      suppress_health_check=list(HealthCheck)))
 
+
+
+# Wrong methods are coverage cases of the negative mode; the other negative cases are not judged here.
+WRONG_METHODS = schemathesis.openapi.from_path(vendor_spec_path(), config=schemathesis.Config.from_dict({
+    "generation": {"mode": "negative"},
+    "phases": {"examples": {"enabled": False}, "coverage": {"enabled": True, "unexpected-methods": [
+        "get", "put", "post", "delete", "patch"]}, "fuzzing": {"enabled": False}, "stateful": {"enabled": False}},
+    "headers": AUTH,
+}))
+
+
+@WRONG_METHODS.parametrize()
+@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))
+def test_wrong_method_is_405_with_allow(case: schemathesis.Case, app: Flask):
+    if case.meta is None or getattr(case.meta.phase.data, "scenario", None) != CoverageScenario.UNSPECIFIED_HTTP_METHOD:
+        return
+    case.call_and_validate(app=app, headers=AUTH, checks=[not_a_server_error, unsupported_method])

@@ -46,7 +46,7 @@ BAD_CLIENT_PROPERTIES = {
     "meme_face_is_multipart_with_file",
     "requests_conform_to_spec",
 }
-READ_ONLY_IDS = ("listAccounts", "getAccount", "getJob", "getJobNoSlash")
+READ_ONLY_IDS = ("listAccounts", "getAccount", "getJob")
 
 
 @pytest.fixture
@@ -328,7 +328,7 @@ def test_conformance_with_writes_passes(server, runner):
     result = conformance(runner, server, "--token", TOKEN, "--include-writes")
 
     assert result.exit_code == 0, result.output
-    assert "10 operations: 10 passed, 0 failed" in result.output
+    assert "11 operations: 11 passed, 0 failed" in result.output
     methods = {e["method"] for e in server.runtime.journal("requests", token=TOKEN)}
     assert methods == {"GET", "POST", "DELETE"}
 
@@ -370,3 +370,27 @@ def test_conformance_usage_errors(server, runner, tmp_path):
     assert conformance(runner, server, PIXVERSE_TOKEN=None).exit_code == 2
     assert "cannot read spec" in one_line_error(
         conformance(runner, server, "--token", TOKEN, "--spec", str(tmp_path / "missing.yaml")))
+
+
+def test_version(runner):
+    from importlib.metadata import version
+
+    result = runner.invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"pixverse-contract {version('pixverse-mock')}"  # as pixverse-mock --version
+
+
+def test_tokenless_requests_count_once_not_against_every_token(runner, tmp_path):
+    def entry(seq, tenant, operation, path, violations=()):
+        return {"seq": seq, "tenant": tenant, "auth": "bearer" if tenant else "missing", "method": "GET",
+                "path": path, "operation": operation, "status": 200, "query": {}, "violations": list(violations)}
+
+    journal = tmp_path / "journal.json"
+    journal.write_text(json.dumps({"entries": [
+        entry(1, "tenant-a", "account", "/v1/pixverse/account"),
+        entry(2, "tenant-b", "account", "/v1/pixverse/account"),
+        entry(3, None, "attachment", "/attachments/nothing.mp4", ["GET /attachments/nothing.mp4: unknown"]),
+    ]}), encoding="utf-8")
+    result = runner.invoke(main, ["verify", "--from", str(journal), "--only", "requests_conform_to_spec"])
+    assert result.exit_code == 1, result.output
+    assert result.output.count("unknown") == 1, result.output

@@ -19,11 +19,8 @@ import math
 import os
 import re
 import subprocess
-import threading
 from collections.abc import Iterator
 from functools import cache
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,7 @@ import schemathesis
 import yaml
 from conftest import TOKEN
 from helpers import meme_face_job
+from helpers import ok_receiver
 from helpers import submit_meme_face
 from hypothesis import HealthCheck
 from hypothesis import given
@@ -115,13 +113,17 @@ def test_control_spec_is_apart_from_the_vendor_spec():
     assert not set(_spec()["paths"]) & set(vendor["paths"])
 
 
-def test_control_spec_has_no_security_and_says_why():
+def test_control_spec_security_is_the_control_token_and_says_when():
     spec = _spec()
-    assert spec["security"] == []
-    assert "securitySchemes" not in spec.get("components", {})
-    assert all("security" not in spec["paths"][path][method] for path, method in _operations())
+    assert spec["security"] == [{}, {"controlToken": []}]
+    assert spec["components"]["securitySchemes"] == {"controlToken": {
+        "type": "apiKey", "in": "header", "name": "X-Mock-Control-Token",
+        "description": spec["components"]["securitySchemes"]["controlToken"]["description"]}}
+    assert spec["paths"]["/__mock/health"]["get"]["security"] == []
+    guarded = [(path, method) for path, method in _operations() if path != "/__mock/health"]
+    assert all("401" in spec["paths"][path][method]["responses"] for path, method in guarded)
     description = spec["info"]["description"]
-    assert "loopback" in description and "never expose" in description
+    assert "loopback" in description and "X-Mock-Control-Token" in description
 
 
 def test_control_spec_operations_are_complete():
@@ -144,34 +146,19 @@ def test_control_spec_wait_timeout_is_bounded():
 # --- real answers against the spec -------------------------------------------------------------------
 
 
-class _Ok(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def receiver_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/hook"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with ok_receiver() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def control_schema():
     return schemathesis.openapi.from_path(control_spec_path())
+
+
+PAGES = ("/__mock/", "/__mock/openapi.yaml")
+"""Operations that answer HTML or YAML, not JSON."""
 
 
 class Exercise:
@@ -193,7 +180,7 @@ class Exercise:
         assert response.status_code == status, (method, path, parts, body, response.text)
         case.validate_response(response, checks=CHECKS)
         self.seen.add((path, method, status))
-        return response.json()
+        return response.text if path in PAGES else response.json()
 
 
 def test_every_documented_status_is_answered_and_matches_the_spec(app, mock, client, control_schema,
@@ -230,6 +217,10 @@ def test_every_documented_status_is_answered_and_matches_the_spec(app, mock, cli
                          query={"token": TOKEN, "limit": 10})
     assert any(e["violations"] for e in requests_page["entries"])
     call("get", "/__mock/journal/{kind}", 400, path_parameters={"kind": "responses"})
+    overview = call("get", "/__mock/overview", 200)
+    assert [len(t["jobs"]) for t in overview["tenants"]] == [2] and len(overview["callbacks"]) == 2
+    assert call("get", "/__mock/openapi.yaml", 200).startswith("openapi: 3.1")
+    assert "<html" in call("get", "/__mock/", 200)
     call("get", "/__mock/wait/{kind}", 200, path_parameters={"kind": "callbacks"}, query={"timeout": 0})
     call("get", "/__mock/wait/{kind}", 200, path_parameters={"kind": "requests"}, query={"timeout": 0})
     call("get", "/__mock/wait/{kind}", 408, path_parameters={"kind": "requests"},
@@ -262,13 +253,20 @@ def test_every_documented_status_is_answered_and_matches_the_spec(app, mock, cli
 
     with _fast_app() as fast:
         call("post", "/__mock/clock/advance", 409, app=fast, body={"seconds": 1})
+    with _fast_app(host="0.0.0.0", control_token="conformance-control-token") as guarded:
+        for path, method in _operations():
+            if "401" in _spec()["paths"][path][method]["responses"]:
+                call(method, path, 401, app=guarded, path_parameters={"kind": "requests", "jobid": jobid})
 
     assert _documented_statuses() - call.seen == set()
 
 
 class _fast_app:
+    def __init__(self, **config: Any) -> None:
+        self.config = MockConfig(clock="fast", **config)
+
     def __enter__(self):
-        self.app = create_app(MockConfig(clock="fast"))
+        self.app = create_app(self.config)
         return self.app
 
     def __exit__(self, *exc: Any) -> None:

@@ -788,7 +788,8 @@ def test_header_fault_unknown_is_400(client):
 def test_header_fault_that_shapes_a_job_on_a_read_is_400(client, fault):
     response = client.get(ACCOUNT, headers={**AUTH, "X-Mock-Fault": fault})
     assert_error(response, 400)
-    assert response.json["error"] == f"fault {fault.split(':')[0]} applies to meme_face and button only"
+    assert response.json["error"] == (f"fault {fault.split(':')[0]} applies to create, create_single, animate, "
+                                      "meme_face and button only")
 
 
 def test_prompt_marker_discord429(client):

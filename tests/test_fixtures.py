@@ -1,4 +1,4 @@
-"""The fixture files are what they claim: real images and mp4s, a sound button graph, usable seed jobs."""
+"""The fixture files are what they claim: real images and mp4s, a sound button graph, seed jobs, generation options."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mock_server.datafiles import load_yaml
+from mock_server.generation import GenerationOptions
 from mock_server.resources import fixtures_dir
 
 FIXTURES = fixtures_dir()
@@ -107,3 +108,22 @@ def test_seed_job_buttons_and_timestamp_agree_with_the_mock(job):
     assert "aspect_ratio" in job or job["verb"] == "pixverse-animate"
     updated = datetime.fromisoformat(job["updated"].replace("Z", "+00:00"))
     assert job["timestamp"] == updated.isoformat(timespec="microseconds")
+
+
+def test_generation_options_are_usable_and_hold_the_documented_character():
+    """``generation.yaml``: the Anime list keeps the vendor's one known value; the other values are usable."""
+    options = GenerationOptions.load(fixtures_dir() / "generation.yaml")
+    assert "kamisatoayaka" in options.anime_characters
+    assert len(set(options.anime_characters)) == len(options.anime_characters)
+    assert 1 <= options.hd_quality_duration_factor <= 2  # the page: "1-2 times longer"
+    assert options.animate_aspect_ratio == "image"
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"anime_characters": []}, "anime_characters"),
+    ({"hd_quality_duration_factor": 0.5}, "at least 1"),
+    ({"animate_aspect_ratio": "2:1"}, "animate_aspect_ratio"),
+])
+def test_generation_options_reject_unusable_values(change, problem):
+    with pytest.raises(ValueError, match=problem):
+        GenerationOptions.from_mapping({"anime_characters": ["a"], **change})

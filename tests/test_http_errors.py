@@ -27,7 +27,7 @@ def assert_envelope(response, statuses: tuple[int, ...]) -> dict:
     ("GET", "/"),
     ("GET", "/nope"),
     ("GET", "/v1/pixverse/nope"),
-    ("POST", "/v1/pixverse/create"),
+    ("POST", "/v1/pixverse/imagine"),
     ("GET", "/v1/pixverse/jobs/cancel/extra"),
     ("GET", "/v2/pixverse/jobs/"),
     ("GET", "/attachments/1/2/not-a-video.mp4"),
@@ -37,17 +37,26 @@ def test_http_unknown_path_is_404(client, method, path):
     assert_envelope(client.open(path, method=method), (404, 401) if path.startswith("/v1/") else (404,))
 
 
-@pytest.mark.parametrize("method, path", [
-    ("DELETE", "/v1/pixverse/meme_face"),
-    ("GET", "/v1/pixverse/meme_face"),
-    ("PUT", "/v1/pixverse/jobs/"),
-    ("POST", "/v1/pixverse/jobs/"),
-    ("GET", "/v1/pixverse/button"),
-    ("PATCH", "/v1/pixverse/account/1200000000000000001"),
-    ("POST", "/v1/pixverse/jobs/cancel"),
-])
-def test_http_wrong_method(client, method, path):
-    assert_envelope(client.open(path, method=method, headers=AUTH), (404, 405))
+VENDOR_PATHS = {
+    "/v1/pixverse/create": "OPTIONS, POST",
+    "/v1/pixverse/create_single": "OPTIONS, POST",
+    "/v1/pixverse/animate": "OPTIONS, POST",
+    "/v1/pixverse/meme_face": "OPTIONS, POST",
+    "/v1/pixverse/button": "OPTIONS, POST",
+    "/v1/pixverse/jobs": "GET, HEAD, OPTIONS",
+    "/v1/pixverse/jobs/cancel": "GET, HEAD, OPTIONS",
+    "/v1/pixverse/account": "GET, HEAD, OPTIONS",
+    "/v1/pixverse/account/1200000000000000001": "DELETE, GET, HEAD, OPTIONS, POST",
+}
+SPELLINGS = [(path + slash, allow) for path, allow in VENDOR_PATHS.items() for slash in ("", "/")]
+
+
+@pytest.mark.parametrize(("path", "allow"), SPELLINGS, ids=[path for path, _ in SPELLINGS])
+def test_http_wrong_method_is_405_with_allow_on_both_spellings(client, path, allow):
+    method = "PATCH" if "DELETE" in allow else "DELETE" if "GET" in allow else "GET"
+    response = client.open(path, method=method, headers=AUTH)
+    assert_error(response, 405, f"Method {method} not allowed for {path}")
+    assert response.headers["Allow"] == allow
 
 
 @pytest.mark.parametrize("config", [SMALL], ids=["limit-1000"])

@@ -2,11 +2,11 @@
 
 Two tenants (two API tokens) share one fresh mock per example, on the manual clock; each tenant
 has two accounts with small ``maxJobs`` (2 and 3) and the fixture's seed jobs (button parents of
-every verb). Rules submit ``meme_face`` jobs (with or without ``channel`` / ``maxJobs``, sometimes a
-moderated word), press any of the 11 buttons on known jobs (sometimes with a prompt), poll, cancel,
-probe unknown job ids, use the other tenant's token and move the clock by 0-5 s. A model keeps,
-for every acknowledged job, the last status seen, and predicts every answer (200, 400, 404, 422
-or 429, with its exact message) from it.
+every verb). Rules submit ``create``, ``create_single``, ``animate`` and ``meme_face`` jobs (with or
+without ``channel`` / ``maxJobs``, sometimes a moderated word), press any of the 11 buttons on known
+jobs (sometimes with a prompt), poll, cancel, probe unknown job ids, use the other tenant's token
+and move the clock by 0-5 s. A model keeps, for every acknowledged job, the last status seen, and
+predicts every answer (200, 400, 404, 422 or 429, with its exact message) from it.
 
 Invariants, after every step:
 
@@ -71,7 +71,13 @@ TERMINAL = frozenset({"completed", "failed", "moderated", "cancelled"})
 RANK = {"created": 0, "started": 1, "progress": 2, **dict.fromkeys(TERMINAL, 3)}
 DEFAULT_MAX_JOBS = 10
 
-MEME_FACE_MISSING = "face, prompt, discord, server or channel value is missing"
+MISSING = {
+    "meme_face": "face, prompt, discord, server or channel value is missing",
+    "create": "prompt, style, discord, server or channel value is missing",
+    "create_single": "prompt, style, discord, server or channel value is missing",
+    "animate": "image, discord, server or channel value is missing",
+}
+SUBMITS = tuple(MISSING)
 MAX_JOBS_EXECUTING = "Maximum of {limit} jobs executing in parallel supported"
 MODERATED = (
     "Apologies! Our AI moderator thinks this prompt or images as potentially violating our "
@@ -134,9 +140,9 @@ def max_jobs_values(draw: st.DrawFn) -> int | str | None:
 
 
 @st.composite
-def meme_face_forms(draw: st.DrawFn) -> dict[str, Any]:
-    """A meme_face form: with or without ``channel``, ``maxJobs`` and ``negative_prompt``."""
-    form: dict[str, Any] = {"prompt": draw(prompts())}
+def submit_forms(draw: st.DrawFn) -> dict[str, Any]:
+    """A submit of one of the four verbs (``kind``): with or without ``channel``, ``maxJobs``, ``negative_prompt``."""
+    form: dict[str, Any] = {"kind": draw(st.sampled_from(SUBMITS)), "prompt": draw(prompts())}
     channel = draw(st.sampled_from((None, None, None, CHANNEL_A, CHANNEL_A, CHANNEL_B, CHANNEL_B,
                                     UNCONFIGURED_CHANNEL)))
     if channel is not None:
@@ -351,13 +357,13 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.seen[ref] = self.dormant.pop(ref)
         return ref
 
-    @rule(target=jobs, token=tokens, form=meme_face_forms())
-    def submit_meme_face(self, token: str, form: dict[str, Any]) -> Any:
+    @rule(target=jobs, token=tokens, form=submit_forms())
+    def submit_a_job(self, token: str, form: dict[str, Any]) -> Any:
         return self.submit(token, form)
 
     @precondition(has_busy_account)
-    @rule(target=jobs, token=tokens, form=meme_face_forms())
-    def submit_meme_face_to_a_busy_account(self, token: str, form: dict[str, Any]) -> Any:
+    @rule(target=jobs, token=tokens, form=submit_forms())
+    def submit_to_a_busy_account(self, token: str, form: dict[str, Any]) -> Any:
         """Aim at the token's busiest account, so that ``maxJobs`` is reached often."""
         channel = max(sorted(ACCOUNT_LIMITS), key=lambda c: len(self.executing_on(token, c)))
         return self.submit(token, {**form, "channel": channel})
@@ -370,10 +376,16 @@ class LifecycleMachine(RuleBasedStateMachine):
     def submit(self, token: str, form: dict[str, Any]) -> Any:
         self.refresh()
         self.fresh = False
-        data = {**form, "face": (io.BytesIO(FACE), "face.png", "image/png")}
-        answer = self.call("POST", "/v1/pixverse/meme_face", token, data=data,
-                           content_type="multipart/form-data")
-        event(f"meme_face {answer.status}")
+        kind = form["kind"]
+        fields = {key: value for key, value in form.items() if key != "kind"}
+        path = f"/v1/pixverse/{kind}"
+        if kind.startswith("create"):
+            answer = self.call("POST", path, token, json={**fields, "style": "Realistic"})
+        else:
+            upload = "face" if kind == "meme_face" else "image"
+            data = {**fields, upload: (io.BytesIO(FACE), "face.png", "image/png")}
+            answer = self.call("POST", path, token, data=data, content_type="multipart/form-data")
+        event(f"{kind} {answer.status}")
 
         valid, max_jobs = parse_max_jobs(form.get("maxJobs"))
         if not valid:
@@ -381,7 +393,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             return multiple()
         channel = form.get("channel")
         if channel == UNCONFIGURED_CHANNEL:
-            self.expect_error(answer, 400, MEME_FACE_MISSING)
+            self.expect_error(answer, 400, MISSING[kind])
             return multiple()
         chosen = [channel] if channel else list(ACCOUNT_LIMITS)
         candidates = {c: max_jobs or ACCOUNT_LIMITS[c] for c in chosen}
@@ -390,8 +402,9 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.check_max_jobs_answer(token, answer, candidates)
             return multiple()
 
+        texts = ("prompt",) if kind == "animate" else ("prompt", "negative_prompt")  # animate has no negative
         moderated = any(re.search(rf"(?<!\w){w}(?!\w)", form.get(key) or "", re.IGNORECASE)
-                        for w in MODERATED_WORDS for key in ("prompt", "negative_prompt"))
+                        for w in MODERATED_WORDS for key in texts)
         if moderated:
             self.expect_error(answer, 422, MODERATED)
             assert answer.body.get("status") == "moderated" and answer.body.get("jobid"), answer.body
@@ -400,7 +413,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         else:
             assert answer.status == 200, f"expected 200 (room on {sorted(with_room)}), got {answer}"
             assert answer.body["status"] == "started", answer.body
-            assert answer.body["verb"] == "pixverse-meme_face", answer.body
+            assert answer.body["verb"] == f"pixverse-{kind}", answer.body
             used = answer.body.get("channel")
         assert used in with_room, f"admitted on {used}, but only {sorted(with_room)} had room"
         ref = self.acknowledge(token, answer, used, candidates[used])

@@ -27,10 +27,10 @@ def test_wheel_bundles_every_data_file(wheel):
     expected = {f"mock_server/_bundled/{path.relative_to(ROOT).as_posix()}"
                 for folder in ("openapi", "fixtures") for path in (ROOT / folder).rglob("*") if path.is_file()}
     assert expected and expected <= names
-    assert "contract_tests/plugin.py" in names
+    assert {"contract_tests/plugin.py", "pytest_pixverse_mock.py", "mock_server/http/dashboard.html"} <= names
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "pixverse-mock = mock_server.cli:main" in entry_points
-    assert "pixverse_mock = contract_tests.plugin" in entry_points
+    assert "pixverse_mock = pytest_pixverse_mock" in entry_points
 
 
 def test_installed_wheel_serves_from_another_directory(wheel, tmp_path):
@@ -54,6 +54,8 @@ def test_installed_wheel_serves_from_another_directory(wheel, tmp_path):
         "                 headers={'Authorization': 'Bearer t'}).json\n"
         "video = client.get(job['attachments'][0]['url'].split('localhost', 1)[1])\n"
         "assert video.status_code == 200 and len(video.data) == job['attachments'][0]['size']\n"
+        "for page in ('/docs/', '/docs/swagger-ui-bundle.js', '/openapi.yaml', '/__mock/', '/__mock/openapi.yaml'):\n"
+        "    assert client.get(page).status_code == 200, page\n"
         "mock_of(app).close()\n"
         "print(mock_server.__file__)\n"
     )

@@ -322,9 +322,9 @@ def test_account_put_is_not_in_the_spec(validator):
 
 
 def test_unknown_vendor_path(validator):
-    record = entry("POST", f"{BASE}/create", operation="unknown", content_type="application/json", json=True,
+    record = entry("POST", f"{BASE}/imagine", operation="unknown", content_type="application/json", json=True,
                    fields={"prompt": "hi"})
-    only(validator.violations(record), "/v1/pixverse/create", "not an operation")
+    only(validator.violations(record), "/v1/pixverse/imagine", "not an operation")
 
 
 def test_path_outside_v1(validator):

@@ -33,7 +33,11 @@ SPEC_URI = "urn:pixverse-mock:openapi:pixverse-v1"
 
 MEME_FACE = ("/v1/pixverse/meme_face", "post")
 BUTTON = ("/v1/pixverse/button", "post")
-SUBMITS = pytest.mark.parametrize("operation", [MEME_FACE, BUTTON], ids=["meme_face", "button"])
+CREATE = ("/v1/pixverse/create", "post")
+CREATE_SINGLE = ("/v1/pixverse/create_single", "post")
+ANIMATE = ("/v1/pixverse/animate", "post")
+SUBMITS = pytest.mark.parametrize("operation", [CREATE, CREATE_SINGLE, ANIMATE, MEME_FACE, BUTTON],
+                                  ids=["create", "create_single", "animate", "meme_face", "button"])
 
 # Copied from the seed pages. `<identifier>` is a placeholder; `<https://...>` is literal text.
 SEED_BUTTONS = ["U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4", "ReDo", "🔄", "🔀"]
@@ -188,11 +192,14 @@ def test_seed_message_has_named_example(operation, status, text):
 @pytest.mark.parametrize(
     ("operation", "messages"), [(MEME_FACE, MEME_FACE_400), (BUTTON, BUTTON_400)], ids=["meme_face", "button"]
 )
-def test_submit_400_examples_are_exactly_the_seed_messages(operation, messages):
-    errors = [value["error"] for value in _named_examples(*operation, "400").values()]
-    matched = [[text for text in messages if re.fullmatch(_template(text), error)] for error in errors]
+def test_submit_400_examples_are_the_seed_messages_and_marked_mock_choices(operation, messages):
+    response = _resolve(_operation(*operation)["responses"]["400"])
+    examples = [_resolve(example) for example in response["content"]["application/json"]["examples"].values()]
+    matched = [[text for text in messages if re.fullmatch(_template(text), ex["value"]["error"])] for ex in examples]
     assert sorted(texts[0] for texts in matched if len(texts) == 1) == sorted(messages)
-    assert len(errors) == len(messages)
+    others = [ex for ex, texts in zip(examples, matched, strict=True) if not texts]
+    assert len(others) == len(examples) - len(messages)
+    assert all("mock choice" in ex["summary"] for ex in others), [ex["summary"] for ex in others]
 
 
 @SUBMITS
@@ -285,9 +292,10 @@ def test_job_button_field_also_allows_empty_string():
 
 @SUBMITS
 def test_submit_has_job_result_callback_on_reply_url(operation):
-    callback = _resolve(_operation(*operation)["callbacks"]["jobResult"])
+    callback = _operation(*operation)["callbacks"]["jobResult"]
     assert set(callback) == {"{$request.body#/replyUrl}"}
-    body = callback["{$request.body#/replyUrl}"]["post"]["requestBody"]["content"]["application/json"]
+    path_item = _resolve(callback["{$request.body#/replyUrl}"])
+    body = path_item["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"] == {"$ref": "#/components/schemas/Job"}
 
 
@@ -319,3 +327,90 @@ def test_operations_inherit_the_global_bearer_security():
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     assert _spec()["security"] == [{"bearerAuth": []}]
     assert not [(path, method) for path, method in _operations() if "security" in _operation(path, method)]
+
+
+# --- create, create_single, animate (their pages publish fields, not answers) -------------------
+
+CREATE_FIELDS = {"prompt", "style", "negative_prompt", "aspect_ratio", "character",
+                 "discord", "server", "channel", "maxJobs", "replyUrl", "replyRef"}
+ANIMATE_FIELDS = {"image", "prompt", "motion", "seed_value", "hd_quality",
+                  "discord", "server", "channel", "maxJobs", "replyUrl", "replyRef"}
+
+
+def _body_schema(operation: tuple[str, str], media_type: str) -> dict[str, Any]:
+    return _resolve(_operation(*operation)["requestBody"]["content"][media_type]["schema"])
+
+
+@pytest.mark.parametrize(("operation", "fields"),
+                         [(CREATE, CREATE_FIELDS), (CREATE_SINGLE, CREATE_FIELDS | {"seed_value"})],
+                         ids=["create", "create_single"])
+def test_create_bodies_have_the_documented_fields_in_both_body_types(operation, fields):
+    for media_type in ("application/json", "multipart/form-data"):
+        schema = _body_schema(operation, media_type)
+        assert set(schema["properties"]) == fields
+        assert schema["required"] == ["prompt", "style"]
+        assert _resolve(schema["properties"]["style"])["enum"] == ["Realistic", "Anime", "3D Animation"]
+        assert [schema["properties"][name]["maxLength"] for name in ("prompt", "negative_prompt")] == [512, 512]
+    assert _body_schema(operation, "application/json") is not _body_schema(operation, "multipart/form-data")
+
+
+def test_animate_body_is_multipart_with_an_image_file_and_motion_default_5():
+    assert set(_operation(*ANIMATE)["requestBody"]["content"]) == {"multipart/form-data"}
+    schema = _body_schema(ANIMATE, "multipart/form-data")
+    assert set(schema["properties"]) == ANIMATE_FIELDS and schema["required"] == ["image"]
+    assert schema["properties"]["image"]["format"] == "binary"
+    motion = schema["properties"]["motion"]
+    assert (motion["minimum"], motion["maximum"], motion["default"]) == (1, 10, 5)
+    assert _resolve(schema["properties"]["hd_quality"])["enum"] == ["Yes", "No"]
+
+
+# --- what code generators and validating proxies need -------------------------------------------
+
+
+def test_title_is_short():
+    assert len(_spec()["info"]["title"]) <= 20, _spec()["info"]["title"]
+
+
+def test_each_path_is_listed_in_one_spelling_only():
+    spellings = [path.rstrip("/") for path in _spec()["paths"]]
+    assert len(spellings) == len(set(spellings)), sorted(spellings)
+
+
+def _enums(node: Any, where: str = "$") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        if "enum" in node:
+            yield where, node
+        for key, value in node.items():
+            yield from _enums(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _enums(value, f"{where}[{index}]")
+
+
+def _nameless(value: Any) -> bool:
+    """A value a generator cannot make a readable name of: no letter in it (emoji, ``16:9``, ``""``)."""
+    return isinstance(value, str) and not re.search("[A-Za-z]", value)
+
+
+@pytest.mark.parametrize("where", [w for w, node in _enums(_spec()) if any(map(_nameless, node["enum"]))])
+def test_enum_with_a_nameless_value_has_readable_varnames(where):
+    node = dict(_enums(_spec()))[where]
+    names = node.get("x-enum-varnames")
+    assert names and len(names) == len(node["enum"]), node
+    assert all(name.isidentifier() for name in names) and len(set(names)) == len(names), names
+
+
+def test_emoji_buttons_have_names():
+    button = _spec()["components"]["schemas"]["Button"]
+    named = dict(zip(button["enum"], button["x-enum-varnames"], strict=True))
+    assert (named["🔄"], named["🔀"], named["ReDo"]) == ("REPEAT", "REMIX", "REDO")
+
+
+@pytest.mark.parametrize(("path", "method"), _operations(), ids=[f"{m.upper()} {p}" for p, m in _operations()])
+def test_operation_declares_every_status_the_mock_can_answer(path, method):
+    """Besides its own: 400 (an unusable fault), 405, 429 and 5XX (faults); 413 where there is a body."""
+    declared = set(_operation(path, method)["responses"])
+    expected = {"400", "401", "402", "405", "429", "5XX"} | ({"413"} if method == "post" else set())
+    assert expected <= declared, expected - declared
+    allow = _resolve(_operation(path, method)["responses"]["405"])["headers"]["Allow"]
+    assert allow["schema"]["type"] == "string"

@@ -86,7 +86,9 @@ def examples() -> dict[str, tuple[int, Any]]:
                 media = resolve(response).get("content", {}).get("application/json", {})
                 for name, example in media.get("examples", {}).items():
                     key = f"{operation['operationId']}/{status}/{name}"
-                    found[key] = (int(status), resolve(example)["value"])
+                    value = resolve(example)["value"]
+                    # a range ("5XX"): the example's code is the status it shows
+                    found[key] = (int(status) if status.isdigit() else value["code"], value)
     return found
 
 
@@ -115,12 +117,25 @@ class Replay:
     client: FlaskClient
     mock: MockRuntime
     face: bytes
+    fault: str | None = None
+    """Sent as ``X-Mock-Fault`` with every request when set."""
 
     def send(self, operation_id: str, *, token: str | None = TOKEN, channel: str = DEFAULT_CHANNEL,
              **kwargs: Any) -> TestResponse:
         method, path = operations()[operation_id]
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        if self.fault:
+            headers["X-Mock-Fault"] = self.fault
         return self.client.open(path.replace("{channel}", channel), method=method, headers=headers, **kwargs)
+
+    def create(self, operation_id: str, body: dict[str, Any], **kwargs: Any) -> TestResponse:
+        return self.send(operation_id, json=body, **kwargs)
+
+    def animate(self, form: dict[str, Any], *, with_image: bool = True, **kwargs: Any) -> TestResponse:
+        data = dict(form)
+        if with_image:
+            data["image"] = (io.BytesIO(self.face), "image.png", "image/png")
+        return self.send("postAnimate", data=data, content_type="multipart/form-data", **kwargs)
 
     def meme_face(self, form: dict[str, Any], *, with_face: bool = True, **kwargs: Any) -> TestResponse:
         data = dict(form)
@@ -162,16 +177,21 @@ VALID_REQUEST: dict[str, Callable[[Replay, str | None], TestResponse]] = {
     "postMemeFace": lambda r, token: r.meme_face({"prompt": "A girl laughing by the seaside"}, token=token),
     "postButton": lambda r, token: r.button({"jobid": "j0909015512345-u1-c1-bot:pixverse", "button": "U1"},
                                             token=token),
+    "postCreate": lambda r, token: r.create("postCreate", {"prompt": "a cat", "style": "Realistic"}, token=token),
+    "postCreateSingle": lambda r, token: r.create("postCreateSingle", {"prompt": "a cat", "style": "Anime"},
+                                                  token=token),
+    "postAnimate": lambda r, token: r.animate({}, token=token),
     "getJob": lambda r, token: r.send("getJob", token=token, query_string={"jobid": "j1"}),
-    "getJobNoSlash": lambda r, token: r.send("getJobNoSlash", token=token, query_string={"jobid": "j1"}),
     "cancelJob": lambda r, token: r.send("cancelJob", token=token, query_string={"jobid": "j1"}),
-    "cancelJobNoSlash": lambda r, token: r.send("cancelJobNoSlash", token=token, query_string={"jobid": "j1"}),
     "listAccounts": lambda r, token: r.send("listAccounts", token=token),
     "getAccount": lambda r, token: r.send("getAccount", token=token),
     "postAccount": lambda r, token: r.send("postAccount", token=token, json=account_body(DEFAULT_CHANNEL)),
     "deleteAccount": lambda r, token: r.send("deleteAccount", token=token),
 }
-JOB_OPERATIONS = ("getJob", "getJobNoSlash", "cancelJob", "cancelJobNoSlash")
+JOB_OPERATIONS = ("getJob", "cancelJob")
+CREATES = ("postCreate", "postCreateSingle")
+POSTS = ("postCreate", "postCreateSingle", "postAnimate", "postMemeFace", "postButton", "postAccount")
+BODY_LIMIT = MockConfig().max_upload_bytes
 
 Builder = Callable[[Replay, Any], TestResponse]
 
@@ -192,6 +212,46 @@ def meme_face_max_jobs(r: Replay, example: dict[str, Any]) -> TestResponse:
 def button_max_jobs(r: Replay, example: dict[str, Any]) -> TestResponse:
     parent = r.completed_meme_face()
     return max_jobs_reached(r, example, lambda limit: r.button({"jobid": parent, "button": "🔀", "maxJobs": limit}))
+
+
+def create_max_jobs(operation_id: str) -> Builder:
+    def build(r: Replay, example: dict[str, Any]) -> TestResponse:
+        return max_jobs_reached(r, example, lambda limit: r.create(
+            operation_id, {"prompt": "a cat", "style": "Realistic", "maxJobs": limit}))
+    return build
+
+
+def animate_max_jobs(r: Replay, example: dict[str, Any]) -> TestResponse:
+    return max_jobs_reached(r, example, lambda limit: r.animate({"maxJobs": limit}))
+
+
+def with_fault(fault: str, operation_id: str, before: Callable[[Replay], Any] = lambda r: None) -> Builder:
+    """The operation's valid request with ``X-Mock-Fault: fault`` (after ``before`` set the stage)."""
+    def build(r: Replay, example: dict[str, Any]) -> TestResponse:
+        before(r)
+        r.fault = fault
+        return VALID_REQUEST[operation_id](r, TOKEN)
+    return build
+
+
+def executing_jobs(count: int) -> Callable[[Replay], Any]:
+    def submit(r: Replay) -> None:
+        for _ in range(count):
+            r.submit()
+    return submit
+
+
+def method_not_allowed(r: Replay, example: dict[str, Any]) -> TestResponse:
+    method, path = placeholder(example["error"], r"Method (\S+) not allowed for (\S+)")
+    return r.client.open(path, method=method, headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+def too_large(operation_id: str) -> Builder:
+    def build(r: Replay, example: dict[str, Any]) -> TestResponse:
+        (limit,) = placeholder(example["error"], r"Request body larger than (\d+) bytes")
+        assert int(limit) == BODY_LIMIT
+        return r.send(operation_id, data=b" " * (BODY_LIMIT + 1), content_type="application/json")
+    return build
 
 
 def button_moderated(r: Replay, example: dict[str, Any]) -> TestResponse:
@@ -277,7 +337,74 @@ ERROR_BUILDERS: dict[str, Builder] = {
     "postButton/429/discordThrottled": lambda r, ex: r.button(
         {"jobid": r.completed_meme_face(), "button": "🔀", "prompt": "a remix [mock:discord429]"}),
     "postButton/429/maxJobs": button_max_jobs,
-    # jobs and jobs/cancel, with and without the trailing slash
+    # create, create_single
+    **{f"{op}/400/missingValue": (lambda r, ex, op=op: r.create(op, {"prompt": "a cat"})) for op in CREATES},
+    **{f"{op}/400/tooLong": (lambda r, ex, op=op: r.create(op, {"prompt": "a", "style": "Anime",
+                                                                "negative_prompt": "n" * 513}))
+       for op in CREATES},
+    **{f"{op}/400/styleNotSupported": (lambda r, ex, op=op: r.create(op, {
+        "prompt": "a cat", "style": placeholder(ex["error"], r"style (\S+) not supported, must be one of .*")[0]}))
+       for op in CREATES},
+    **{f"{op}/400/characterNotSupported": (lambda r, ex, op=op: r.create(op, {
+        "prompt": "a cat", "style": "Anime",
+        "character": placeholder(ex["error"], r"character (\S+) not supported, must be one of .*")[0]}))
+       for op in CREATES},
+    **{f"{op}/400/aspectRatioNotSupported": (lambda r, ex, op=op: r.create(op, {
+        "prompt": "a cat", "style": "Anime",
+        "aspect_ratio": placeholder(ex["error"], r"aspect_ratio (\S+) not supported, must be one of .*")[0]}))
+       for op in CREATES},
+    **{f"{op}/400/maxJobsOutOfRange": (lambda r, ex, op=op: r.create(op, {
+        "prompt": "a cat", "style": "Anime",
+        "maxJobs": placeholder(ex["error"], r"maxJobs (\S+) valid range 1-10")[0]}))
+       for op in CREATES},
+    "postCreateSingle/400/seedValueOutOfRange": lambda r, ex: r.create("postCreateSingle", {
+        "prompt": "a cat", "style": "Anime",
+        "seed_value": placeholder(ex["error"], r"seed_value (\S+) valid range 0-2147483647")[0]}),
+    **{f"{op}/422/moderated": (lambda r, ex, op=op: r.create(op, {"prompt": f"a {MODERATED_WORD} cat",
+                                                                  "style": "Realistic"}))
+       for op in CREATES},
+    **{f"{op}/429/maxJobs": create_max_jobs(op) for op in CREATES},
+    **{f"{op}/429/discordThrottled": (lambda r, ex, op=op: r.create(op, {"prompt": "a cat [mock:discord429]",
+                                                                         "style": "Realistic"}))
+       for op in CREATES},
+    # animate
+    "postAnimate/400/missingValue": lambda r, ex: r.animate({"prompt": "a cat"}, with_image=False),
+    "postAnimate/400/imageNotFile": lambda r, ex: r.animate({"image": "image.png"}, with_image=False),
+    "postAnimate/400/tooLong": lambda r, ex: r.animate({"prompt": "a" * 513}),
+    "postAnimate/400/motionOutOfRange": lambda r, ex: r.animate({
+        "motion": placeholder(ex["error"], r"motion (\S+) valid range 1-10")[0]}),
+    "postAnimate/400/seedValueOutOfRange": lambda r, ex: r.animate({
+        "seed_value": placeholder(ex["error"], r"seed_value (\S+) valid range 0-2147483647")[0]}),
+    "postAnimate/400/hdQualityNotSupported": lambda r, ex: r.animate({
+        "hd_quality": placeholder(ex["error"], r"hd_quality (\S+) not supported, must be one of Yes, No")[0]}),
+    "postAnimate/400/maxJobsOutOfRange": lambda r, ex: r.animate({
+        "maxJobs": placeholder(ex["error"], r"maxJobs (\S+) valid range 1-10")[0]}),
+    "postAnimate/400/imageNotAnImage": lambda r, ex: r.send("postAnimate", content_type="multipart/form-data",
+                                                            data={"image": (io.BytesIO(b"%PDF-1.4"), "a.png")}),
+    "postAnimate/422/moderated": lambda r, ex: r.animate({"prompt": f"a {MODERATED_WORD} cat"}),
+    "postAnimate/429/maxJobs": animate_max_jobs,
+    "postAnimate/429/discordThrottled": lambda r, ex: r.animate({"prompt": "a cat [mock:discord429]"}),
+    # mock choices on meme_face and button
+    "postMemeFace/400/maxJobsOutOfRange": lambda r, ex: r.meme_face({
+        "prompt": "a cat", "maxJobs": placeholder(ex["error"], r"maxJobs (\S+) valid range 1-10")[0]}),
+    "postMemeFace/400/faceNotAnImage": lambda r, ex: r.send("postMemeFace", content_type="multipart/form-data",
+                                                            data={"prompt": "a cat",
+                                                                  "face": (io.BytesIO(b"%PDF-1.4"), "a.png")}),
+    "postButton/400/parentNotCompleted": lambda r, ex: r.button({
+        "jobid": placeholder(ex["error"], r"Job (\S+) status is progress, button requires a completed job")[0],
+        "button": "U1"}),
+    "postButton/400/maxJobsOutOfRange": lambda r, ex: r.button({
+        "jobid": "j1", "button": "U1", "maxJobs": placeholder(ex["error"], r"maxJobs (\S+) valid range 1-10")[0]}),
+    # every operation: what faults and the HTTP layer answer
+    **{f"{op}/405/methodNotAllowed": method_not_allowed for op in VALID_REQUEST},
+    **{f"{op}/413/payloadTooLarge": too_large(op) for op in POSTS},
+    **{f"{op}/5XX/serverError": with_fault("server_error", op) for op in VALID_REQUEST},
+    **{f"{op}/429/discordThrottled": with_fault("discord429", op)
+       for op in (*JOB_OPERATIONS, "listAccounts", "getAccount", "postAccount", "deleteAccount")},
+    **{f"{op}/429/maxJobs": with_fault("maxjobs429", op, executing_jobs(10))
+       for op in (*JOB_OPERATIONS, "listAccounts", "getAccount", "postAccount", "deleteAccount")},
+    **{f"{op}/400/faultNotUsable": with_fault("nosuch", op) for op in ("listAccounts", "getAccount", "deleteAccount")},
+    # jobs and jobs/cancel
     **{f"{op}/400/jobidMissing": (lambda r, ex, op=op: r.send(op)) for op in JOB_OPERATIONS},
     **{f"{op}/404/jobNotFound": job_not_found(op) for op in JOB_OPERATIONS},
     # account
@@ -378,14 +505,26 @@ def configured_as_example(r: Replay, example: dict[str, Any]) -> TestResponse:
     return r.send("listAccounts")
 
 
+def started_create(operation_id: str, keys: tuple[str, ...]) -> Builder:
+    def build(r: Replay, example: dict[str, Any]) -> TestResponse:
+        return r.create(operation_id, {**{key: example[key] for key in keys}, "replyUrl": REPLY_URL})
+    return build
+
+
 SUCCESS_BUILDERS: dict[str, Builder] = {
+    "postCreate/200/started": started_create("postCreate", ("prompt", "style", "aspect_ratio", "replyRef")),
+    "postCreateSingle/200/started": started_create("postCreateSingle", (
+        "prompt", "style", "aspect_ratio", "character", "seed_value", "replyRef")),
+    "postAnimate/200/started": lambda r, ex: r.animate({
+        **{key: ex[key] for key in ("prompt", "motion", "seed_value", "hd_quality", "replyRef")},
+        "replyUrl": REPLY_URL}),
     "postMemeFace/200/started": lambda r, ex: r.meme_face(started_meme_face_form(ex)),
     "postButton/200/started": started_button,
-    **{f"{op}/200/completedMemeFace": completed_meme_face(op) for op in ("getJob", "getJobNoSlash")},
-    **{f"{op}/200/completedCreateSingle": seeded_job(op, "pixverse-create_single")
-       for op in ("getJob", "getJobNoSlash")},
-    **{f"{op}/200/cancelled": cancelled(op) for op in ("cancelJob", "cancelJobNoSlash")},
-    **{f"{op}/200/alreadyCompleted": already_completed(op) for op in ("cancelJob", "cancelJobNoSlash")},
+    "getJob/200/completedMemeFace": completed_meme_face("getJob"),
+    "getJob/200/completedCreateSingle": seeded_job("getJob", "pixverse-create_single"),
+    "getJob/200/completedCreate": seeded_job("getJob", "pixverse-create"),
+    "cancelJob/200/cancelled": cancelled("cancelJob"),
+    "cancelJob/200/alreadyCompleted": already_completed("cancelJob"),
     "listAccounts/200/twoAccounts": configured_as_example,
     "getAccount/200/account": lambda r, ex: r.send("getAccount", channel=DEFAULT_CHANNEL),
 }

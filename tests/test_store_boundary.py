@@ -53,3 +53,9 @@ def test_every_backend_location_is_understood(location: str) -> None:
 def test_a_location_no_backend_understands_is_refused(location: str) -> None:
     with pytest.raises(ConfigError, match="^store must be 'memory', 'sqlite:PATH' or 'redis://HOST:PORT/DB'"):
         MockConfig(store=location)
+
+
+def test_a_password_in_the_store_location_is_never_shown() -> None:
+    config = MockConfig(store="redis://:s3cret-pass@127.0.0.1:6379/0?prefix=p")
+    assert config.store_shown == "redis://:***@127.0.0.1:6379/0?prefix=p"
+    assert MockConfig(store="memory").store_shown == "memory"

@@ -21,6 +21,7 @@ from mock_server.clock import iso_millis
 from mock_server.errors import ApiError
 from mock_server.errors import BadRequest
 from mock_server.errors import NotFound
+from mock_server.faults import SUBMIT_OPERATIONS
 from mock_server.faults import FaultError
 from mock_server.faults import FaultRule
 from mock_server.faults import parse_fault
@@ -34,7 +35,7 @@ LATEST = 253402300799.0
 """9999-12-31T23:59:59Z: the manual clock goes no further (an ISO timestamp cannot show a later moment)."""
 MAX_WAIT_SECONDS = 60.0
 MAX_VIDEOS = 10
-ENDPOINTS = ("meme_face", "button", "submit", "jobs", "cancel", "account")
+ENDPOINTS = (*SUBMIT_OPERATIONS, "submit", "jobs", "cancel", "account")
 FILTERS = ("token", "path", "operation", "method", "status", "jobid", "stage")
 
 
@@ -268,8 +269,8 @@ def fault_rule(fault: str, endpoint: str | None = None, token: str | None = None
         raise BadRequest(str(exc)) from None
     if endpoint is not None and endpoint not in ENDPOINTS:
         raise BadRequest(f"endpoint must be one of {', '.join(ENDPOINTS)}")
-    if parsed.shapes_job and endpoint not in ("meme_face", "button", "submit"):
-        raise BadRequest(f"fault {parsed.kind} needs endpoint meme_face, button or submit")
+    if parsed.shapes_job and endpoint not in (*SUBMIT_OPERATIONS, "submit"):
+        raise BadRequest(f"fault {parsed.kind} needs endpoint {', '.join(SUBMIT_OPERATIONS)} or submit")
     if count is not None and count < 1:
         raise BadRequest("count must be at least 1 (or null: until cleared)")
     if not 0.0 < probability <= 1.0:

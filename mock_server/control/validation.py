@@ -4,8 +4,8 @@
 and lists, in short human-readable sentences, every place where the request breaks the contract:
 
 * no or malformed ``Authorization: Bearer`` header (every operation requires ``bearerAuth``);
-* a path or method the spec does not have (a trailing slash is ignored: the spec itself lists
-  ``/jobs`` and ``/jobs/`` and the mock answers both forms everywhere);
+* a path or method the spec does not have (a trailing slash is ignored: the spec lists each path
+  once and the mock answers both forms everywhere);
 * a missing or invalid query or path parameter (``jobid``);
 * a body missing where required, or in a content type the operation does not accept;
 * body fields against the operation's JSON Schema (Draft 2020-12, ``#/components`` refs resolved

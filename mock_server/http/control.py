@@ -14,10 +14,15 @@ from flask import current_app
 from flask import jsonify
 from flask import request
 
+from mock_server.control.access import CONTROL_TOKEN_HEADER
+from mock_server.control.access import control_token_accepted
+from mock_server.control.access import control_token_required
 from mock_server.control.operations import LATEST
 from mock_server.control.operations import MAX_WAIT_SECONDS
 from mock_server.errors import ApiError
 from mock_server.errors import BadRequest
+from mock_server.http.inputs import json_value
+from mock_server.http.inputs import read_body
 from mock_server.runtime import MockRuntime
 
 control = Blueprint("control", __name__, url_prefix="/__mock")
@@ -27,14 +32,43 @@ class WaitTimeout(ApiError):
     status = 408
 
 
+class ControlUnauthorized(ApiError):
+    status = 401
+
+
+OPEN_ENDPOINTS = ("control.health",)
+"""Answered without the control token (a readiness probe)."""
+ONE_TOKEN_ENDPOINTS = ("control.journal", "control.wait")
+"""Answered without the control token for ``?token=T``: only T's entries."""
+
+
 def _runtime() -> MockRuntime:
     return current_app.extensions["pixverse_mock"]
 
 
+@control.before_request
+def require_control_token() -> None:
+    """Off loopback (or with ``control_token`` set) the control plane needs ``X-Mock-Control-Token``."""
+    config = _runtime().config
+    if not control_token_required(config) or request.endpoint in OPEN_ENDPOINTS:
+        return
+    if control_token_accepted(config, request.headers.get(CONTROL_TOKEN_HEADER)):
+        return
+    if request.endpoint in ONE_TOKEN_ENDPOINTS and request.args.get("token"):
+        return  # the journal filter keeps to that token's tenant
+    if config.control_token is None:
+        raise ControlUnauthorized("Unauthorized: this mock listens beyond loopback and has no control token; "
+                                  "start it with --control-token to use /__mock/")
+    raise ControlUnauthorized(f"Unauthorized: /__mock/ needs the {CONTROL_TOKEN_HEADER} header "
+                              f"(the control token printed at start, or the one given with --control-token)"
+                              + ("; without it the journal answers one API token's entries (?token=)"
+                                 if request.endpoint in ONE_TOKEN_ENDPOINTS else ""))
+
+
 def _body() -> dict[str, Any]:
-    if not request.get_data():
+    if not read_body(request):
         return {}
-    body = request.get_json(silent=True)
+    body = json_value(request) if request.is_json else None
     if not isinstance(body, dict):
         raise BadRequest("the control plane takes a JSON object body")
     return body
@@ -89,7 +123,7 @@ def _filters() -> dict[str, Any]:
 @control.get("/health")
 def health() -> Response:
     runtime = _runtime()
-    return jsonify({"status": "ok", "store": runtime.config.store, "jobs": runtime.store.job_count(),
+    return jsonify({"status": "ok", "store": runtime.config.store_shown, "jobs": runtime.store.job_count(),
                     "clock": runtime.clock_view()})
 
 

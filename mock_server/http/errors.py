@@ -8,6 +8,7 @@ from flask import Flask
 from flask import Response
 from flask import jsonify
 from flask import request
+from werkzeug import exceptions as werkzeug_exceptions
 from werkzeug.exceptions import HTTPException
 
 from mock_server import messages
@@ -58,7 +59,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:
-        return render(_from_http(exc))
+        response, status = render(_from_http(exc))
+        if isinstance(exc, werkzeug_exceptions.MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response, status
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response, int]:

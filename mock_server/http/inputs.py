@@ -1,21 +1,104 @@
-"""Read a Flask request into the service's :class:`RequestInput` (multipart, urlencoded or JSON)."""
+"""Read a Flask request's body: whole and honest about its limits, then as :class:`RequestInput`.
+
+Every body is read once, in full, before it is parsed, so that a body shorter than its
+``Content-Length`` is refused before anything happens, and a limit hit while parsing names the
+limit that was hit. JSON is parsed with a bounded nesting depth (no ``RecursionError``, anywhere).
+"""
 
 from __future__ import annotations
 
-from flask import Request
+import json
+import re
+from typing import Any
 
+from flask import Request
+from werkzeug.exceptions import ClientDisconnected
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from mock_server import messages
+from mock_server.errors import BadRequest
+from mock_server.errors import PayloadTooLarge
 from mock_server.service.inputs import RequestInput
 from mock_server.service.inputs import Upload
 
+MAX_JSON_DEPTH = 32
+"""Deepest JSON nesting accepted; the vendor's bodies are flat and the control plane's a few levels."""
+MALFORMED = object()
+"""What :func:`json_value` returns for a body that is not JSON at all."""
+_BOUNDARY = re.compile(r"boundary=\"?([^\";]+)\"?", re.IGNORECASE)
+
+
+def read_body(request: Request) -> bytes:
+    """The whole body (cached for the parsers), or a 400 if it ended before its ``Content-Length``."""
+    expected = request.content_length
+    try:
+        data = request.get_data(cache=True)
+    except ClientDisconnected:  # werkzeug's own servers notice the short body first
+        data = None
+    if data is not None and (expected is None or len(data) >= expected):
+        return data
+    raise BadRequest(messages.BAD_REQUEST.format(detail=messages.BODY_TRUNCATED.format(expected=expected)))
+
+
+def json_value(request: Request) -> Any:
+    """The JSON body, :data:`MALFORMED` if it is not JSON; a 400 if nested deeper than :data:`MAX_JSON_DEPTH`."""
+    data = read_body(request)
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        value = None
+        depth = MAX_JSON_DEPTH + 1
+    except ValueError:  # not JSON, or not UTF-8
+        return MALFORMED
+    else:
+        depth = _depth(value)
+    if depth > MAX_JSON_DEPTH:
+        raise BadRequest(messages.BAD_REQUEST.format(detail=messages.JSON_TOO_DEEP.format(limit=MAX_JSON_DEPTH)))
+    return value
+
+
+def form_parts(request: Request) -> tuple[Any, Any]:
+    """``(form, files)`` of a multipart or urlencoded body; a 413 that says which form limit was hit."""
+    read_body(request)
+    try:
+        return request.form, request.files
+    except RequestEntityTooLarge:
+        raise _form_limit_error(request) from None
+
 
 def request_input(request: Request) -> RequestInput:
-    """The request's fields; a malformed JSON body reads as empty (the vendor's missing-value error)."""
+    """The request's fields; a body that is not a JSON object reads as empty (the vendor's missing-value error)."""
     if request.is_json:
-        body = request.get_json(silent=True)
+        body = json_value(request)
         return RequestInput(values=body if isinstance(body, dict) else {}, is_json=True)
-    values = {name: request.form.get(name) for name in request.form}
+    form, files = form_parts(request)
+    values = {name: form.get(name) for name in form}
     uploads = {
         name: Upload(part.filename, part.mimetype or "application/octet-stream", part.read())
-        for name, part in request.files.items()
+        for name, part in files.items()
     }
     return RequestInput(values=values, uploads=uploads)
+
+
+def _form_limit_error(request: Request) -> PayloadTooLarge:
+    """The same 413 of werkzeug for too many parts and for one text field too large, told apart."""
+    match = _BOUNDARY.search(request.content_type or "")
+    parts = request.get_data(cache=True).count(b"--" + match.group(1).encode("latin-1")) - 1 if match else 0
+    if request.max_form_parts is not None and parts > request.max_form_parts:
+        return PayloadTooLarge(messages.TOO_MANY_PARTS.format(limit=request.max_form_parts))
+    return PayloadTooLarge(messages.FIELD_TOO_LARGE.format(limit=request.max_form_memory_size))
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (iterative; stops counting past the limit)."""
+    if not isinstance(value, dict | list):
+        return 0
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        deepest = max(deepest, level)
+        if deepest > MAX_JSON_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return deepest

@@ -1,7 +1,9 @@
 """Record every vendor request in the request journal (faults are taken in ``http/vendor.py``).
 
 Secrets never reach the journal: the API token is kept masked (``abc…secured…xyz``) beside the
-tenant digest, and a ``discord`` field is masked the same way.
+tenant digest, and every secret the request carries is masked where the entry is built
+(:mod:`mock_server.redaction`): secret-named fields and query parameters whatever their shape, and
+the request's tokens wherever else they appear.
 """
 
 from __future__ import annotations
@@ -18,11 +20,24 @@ from flask import request
 from mock_server.accounts import digest
 from mock_server.accounts import mask_secret
 from mock_server.clock import iso_millis
+from mock_server.errors import ApiError
 from mock_server.errors import StoreUnavailable
+from mock_server.faults import SUBMIT_OPERATIONS
+from mock_server.http.inputs import MALFORMED
+from mock_server.http.inputs import form_parts
+from mock_server.http.inputs import json_value
+from mock_server.redaction import Redactor
+from mock_server.redaction import bearer_of
+from mock_server.redaction import secrets_in
 
 MAX_FIELD_CHARS = 4096
+NOT_JOURNALED = ("/__mock", "/docs", "/openapi.yaml")
+"""The control plane and the served contracts: not vendor requests."""
 
 OPERATIONS = {
+    "vendor.create": "create",
+    "vendor.create_single": "create_single",
+    "vendor.animate": "animate",
     "vendor.meme_face": "meme_face",
     "vendor.button": "button",
     "vendor.get_job": "jobs",
@@ -39,23 +54,17 @@ def operation_of_request() -> str:
     return OPERATIONS.get(request.endpoint or "", "unknown")
 
 
-def bearer_token() -> str | None:
-    scheme, _, token = (request.headers.get("Authorization") or "").strip().partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
 def _caller(req: Any, state: Any) -> tuple[str | None, str | None]:
     """``(token, tenant digest)`` of this request, worked out once."""
     caller = state.get("journal_caller")
     if caller is None:
-        scheme, _, token = (req.headers.get("Authorization") or "").strip().partition(" ")
-        token = token.strip() or None if scheme.lower() == "bearer" else None
+        token = bearer_of(req.headers.get("Authorization"))
         caller = state.journal_caller = (token, digest(token) if token else None)
     return caller
 
 
 def register_journaling(app: Flask) -> None:
-    """Install the journal hooks (everything except ``/__mock/``)."""
+    """Install the journal hooks (everything except :data:`NOT_JOURNALED`)."""
 
     @app.before_request
     def start_clock() -> None:
@@ -65,7 +74,7 @@ def register_journaling(app: Flask) -> None:
     @app.after_request
     def record(response: Response) -> Response:
         req = request._get_current_object()  # type: ignore[attr-defined]
-        if req.path.startswith("/__mock"):
+        if req.path.startswith(NOT_JOURNALED):
             return response
         runtime = current_app.extensions["pixverse_mock"]
         if runtime.config.journal_limit == 0:  # no request journal: nothing would be kept
@@ -86,6 +95,9 @@ def _entry(runtime: Any, req: Any, state: Any, response: Response) -> dict[str, 
         body = response.get_json(silent=True) if response.is_json else None
     now = runtime.clock.now()
     operation = OPERATIONS.get(req.endpoint or "", "unknown")
+    query = req.args.to_dict()
+    summary = _body_summary(req)
+    redactor = Redactor([token, *secrets_in(query), *secrets_in(summary.get("fields"))])
     entry: dict[str, Any] = {
         "time": iso_millis(now),
         "at": now,
@@ -94,54 +106,55 @@ def _entry(runtime: Any, req: Any, state: Any, response: Response) -> dict[str, 
         "token": mask_secret(token) if token else None,
         "auth": "missing" if req.headers.get("Authorization") is None else "bearer" if token else "malformed",
         "method": req.method,
-        "path": req.path,
-        "query": req.args.to_dict(),
+        "path": redactor.text(req.path),
+        "query": redactor.value(query),
         "operation": operation,
         "contentType": req.mimetype or None,
         "status": response.status_code,
         "durationMs": round((time.perf_counter() - state.get("started", time.perf_counter())) * 1000, 3),
     }
-    entry.update(_body_summary(req))
+    entry.update(redactor.value(summary))
     faults = state.get("faults")
     if faults:
-        entry["faults"] = [fault.describe() for fault in faults]
+        entry["faults"] = redactor.value([fault.describe() for fault in faults])
     if isinstance(body, dict):
         if body.get("jobid"):
             entry["jobid"] = body["jobid"]
-        if body.get("status") and operation in ("meme_face", "button", "jobs", "cancel"):
+        if body.get("status") and operation in (*SUBMIT_OPERATIONS, "jobs", "cancel"):
             entry["jobStatus"] = body["status"]
         if body.get("buttons"):
             entry["buttons"] = body["buttons"]
         if "executingJobs" in body:
             entry["executingJobs"] = body["executingJobs"]
         if response.status_code >= 400 and "error" in body:
-            entry["error"] = body["error"]
+            entry["error"] = redactor.value(body["error"])
     return entry
 
 
 def _body_summary(req: Any) -> dict[str, Any]:
-    """Fields (``discord`` masked, long values cut) and file parts as name, size, type."""
+    """Fields (long values cut; secrets are masked by the caller) and file parts as name, size, type."""
     if req.method in ("GET", "HEAD", "DELETE") and not req.content_length:
         return {}
     try:
         if req.is_json:
-            data = req.get_json(silent=True)
+            data = json_value(req)
+            data = None if data is MALFORMED else data
             fields = data if isinstance(data, dict) else {"<body>": data}
-            return {"json": True, "fields": {k: _safe(k, v) for k, v in fields.items()}}
-        form = req.form
-        fields = {name: _safe(name, form.get(name)) for name in form}
+            return {"json": True, "fields": {k: _cut(v) for k, v in fields.items()}}
+        form, files = form_parts(req)
+        fields = {name: _cut(form.get(name)) for name in form}
         files = [
             {"name": name, "filename": part.filename, "size": _size(part), "type": part.mimetype or None}
-            for name, part in req.files.items()
+            for name, part in files.items()
         ]
+    except ApiError as exc:  # a body the mock refused (truncated, too deep, too large): say why
+        return {"bodyError": exc.message}
     except Exception as exc:  # a body the vendor would reject: journal what is known
         return {"bodyError": type(exc).__name__}
     return {"json": False, "fields": fields, "files": files}
 
 
-def _safe(name: str, value: Any) -> Any:
-    if name == "discord" and isinstance(value, str) and value:
-        return mask_secret(value)
+def _cut(value: Any) -> Any:
     if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
         return {"truncated": value[:MAX_FIELD_CHARS], "length": len(value)}
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint
@@ -13,6 +14,7 @@ from flask import request
 
 from mock_server import messages
 from mock_server.errors import BadRequest
+from mock_server.faults import SUBMIT_OPERATIONS
 from mock_server.faults import FaultError
 from mock_server.faults import parse_fault
 from mock_server.http.inputs import request_input
@@ -61,7 +63,7 @@ def take_faults(runtime: Any, operation: str, tenant: str) -> None:
             fault = parse_fault(header)
         except FaultError as exc:
             raise BadRequest(f"{FAULT_HEADER}: {exc}") from None
-        if fault.shapes_job and operation not in ("meme_face", "button"):
+        if fault.shapes_job and operation not in SUBMIT_OPERATIONS:
             raise BadRequest(messages.FAULT_NEEDS_SUBMIT.format(fault=fault.kind))
         g.faults.append(fault)
     queued = runtime.control.take_fault(operation, tenant, runtime.draw)
@@ -82,43 +84,76 @@ def authenticate() -> None:
     take_faults(current_app.extensions["pixverse_mock"], operation_of_request(), g.tenant)
 
 
-@vendor.post("/meme_face/")
+def _route(rule: str, method: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a view under both spellings of its path (with and without the trailing slash).
+
+    Each spelling is a rule of its own, so a wrong method answers 405 with ``Allow`` on either.
+    """
+
+    def register(view: Callable[..., Any]) -> Callable[..., Any]:
+        vendor.add_url_rule(rule, view_func=view, methods=[method])
+        vendor.add_url_rule(rule.rstrip("/"), view_func=view, methods=[method])
+        return view
+
+    return register
+
+
+def _submit(method: Callable[..., dict[str, Any]]) -> Response:
+    return _answer(method(g.tenant, request_input(request), _base_url(), g.faults))
+
+
+@_route("/create/", "POST")
+def create() -> Response:
+    return _submit(_service().submit_create)
+
+
+@_route("/create_single/", "POST")
+def create_single() -> Response:
+    return _submit(_service().submit_create_single)
+
+
+@_route("/animate/", "POST")
+def animate() -> Response:
+    return _submit(_service().submit_animate)
+
+
+@_route("/meme_face/", "POST")
 def meme_face() -> Response:
-    return _answer(_service().submit_meme_face(g.tenant, request_input(request), _base_url(), g.faults))
+    return _submit(_service().submit_meme_face)
 
 
-@vendor.post("/button/")
+@_route("/button/", "POST")
 def button() -> Response:
-    return _answer(_service().press_button(g.tenant, request_input(request), _base_url(), g.faults))
+    return _submit(_service().press_button)
 
 
-@vendor.get("/jobs/")
+@_route("/jobs/", "GET")
 def get_job() -> Response:
     return _answer(_service().get_job(g.tenant, request.args.get("jobid"), _base_url()))
 
 
-@vendor.get("/jobs/cancel/")
+@_route("/jobs/cancel/", "GET")
 def cancel_job() -> Response:
     return _answer(_service().cancel_job(g.tenant, request.args.get("jobid")))
 
 
-@vendor.get("/account/")
+@_route("/account/", "GET")
 def list_accounts() -> Response:
     return jsonify(_service().list_accounts(g.tenant))
 
 
-@vendor.get("/account/<channel>/")
+@_route("/account/<channel>/", "GET")
 def get_account(channel: str) -> Response:
     return jsonify(_service().get_account(g.tenant, channel))
 
 
-@vendor.post("/account/<channel>/")
+@_route("/account/<channel>/", "POST")
 def put_account(channel: str) -> tuple[str, int]:
     _service().put_account(g.tenant, channel, request_input(request))
     return "", 204
 
 
-@vendor.delete("/account/<channel>/")
+@_route("/account/<channel>/", "DELETE")
 def delete_account(channel: str) -> tuple[str, int]:
     _service().delete_account(g.tenant, channel)
     return "", 204

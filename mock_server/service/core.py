@@ -6,6 +6,7 @@ Routes call exactly one method; each returns the JSON body or raises an
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import time
@@ -35,7 +36,9 @@ from mock_server.errors import PaymentRequired
 from mock_server.errors import ServerFault
 from mock_server.errors import Unauthorized
 from mock_server.faults import Fault
+from mock_server.faults import FaultMarkerError
 from mock_server.faults import faults_in_text
+from mock_server.generation import GenerationOptions
 from mock_server.jobs import Job
 from mock_server.media import MediaLibrary
 from mock_server.moderation import Moderation
@@ -43,7 +46,9 @@ from mock_server.service import seeding
 from mock_server.service import validation
 from mock_server.service.accounts import account_from_body
 from mock_server.service.inputs import RequestInput
+from mock_server.service.inputs import present
 from mock_server.service.validation import Common
+from mock_server.service.validation import Submission
 from mock_server.service.views import JobRenderer
 from mock_server.store.base import Candidate
 from mock_server.store.base import JobBuilder
@@ -87,6 +92,7 @@ class PixverseService:
         self._expired = TokenSet.of(config.expired_tokens)
         self._seed_accounts = seeding.accounts_from_config(config.accounts)
         self._seed_jobs = seeding.load_seed_jobs(config.seed_jobs, graph, config.jobs)
+        self.generation = GenerationOptions.load(config.generation)
         self.progress_callbacks = config.progress_callbacks
 
     # --- settings the control plane may change at run time -----------------------------------
@@ -170,26 +176,52 @@ class PixverseService:
     def submit_meme_face(self, tenant: str, data: RequestInput, base_url: str,
                          faults: Sequence[Fault] = ()) -> dict[str, Any]:
         """``POST meme_face``. ``faults`` (and ``[mock:...]`` markers in the prompts) shape the job."""
-        request = validation.meme_face_request(data)
+        return self._submit(tenant, validation.meme_face_request(data), base_url, faults)
+
+    def submit_create(self, tenant: str, data: RequestInput, base_url: str,
+                      faults: Sequence[Fault] = ()) -> dict[str, Any]:
+        """``POST create``: four videos."""
+        request = validation.create_request(data, self.generation.anime_characters, single=False)
+        return self._submit(tenant, request, base_url, faults)
+
+    def submit_create_single(self, tenant: str, data: RequestInput, base_url: str,
+                             faults: Sequence[Fault] = ()) -> dict[str, Any]:
+        """``POST create_single``: one video, with an optional seed."""
+        request = validation.create_request(data, self.generation.anime_characters, single=True)
+        return self._submit(tenant, request, base_url, faults)
+
+    def submit_animate(self, tenant: str, data: RequestInput, base_url: str,
+                       faults: Sequence[Fault] = ()) -> dict[str, Any]:
+        """``POST animate``: one video from an image, of the image's aspect ratio."""
+        request = validation.animate_request(data)
+        options = self.generation
+        assert request.upload is not None
+        request = dataclasses.replace(
+            request, video_ratio=options.animate_ratio(request.upload[1].data),
+            slowdown=options.hd_quality_duration_factor if request.params.get("hd_quality") == "Yes" else 1.0)
+        return self._submit(tenant, request, base_url, faults)
+
+    def _submit(self, tenant: str, request: Submission, base_url: str, faults: Sequence[Fault]) -> dict[str, Any]:
         common = request.common
-        candidates = self._candidates(tenant, common.discord, request.server, request.channel, common.max_jobs)
-        params = _present({
-            "prompt": request.prompt,
-            "negative_prompt": request.negative_prompt,
-            "seed_value": request.seed_value,
-            "aspect_ratio": request.aspect_ratio,
-        })
-        plan = self._plan(tenant, faults, request.prompt, request.negative_prompt)
-        moderated = plan.moderated or self.moderation.flags(request.prompt, request.negative_prompt)
+        candidates = self._candidates(tenant, common.discord, request.server, request.channel, common.max_jobs,
+                                      request.missing)
+        plan = self._plan(tenant, faults, *request.prompts)
+        moderated = plan.moderated or self.moderation.flags(*request.prompts)
+        uploaded = {}
+        if request.upload is not None:
+            name, upload = request.upload
+            uploaded = {name: {"size": upload.size, "type": upload.content_type}}
         now = self.clock.now()
 
         def build(candidate: Candidate, sequence: int) -> Job:
-            job = self._new_job(tenant, "pixverse-meme_face", candidate, sequence, common, moderated, now, plan)
+            job = self._new_job(tenant, request.verb, candidate, sequence, common, moderated, now, plan,
+                                request.slowdown)
             job.result = self.graph.result_of_verb(job.verb)
-            job.record = {"face": {"size": request.face.size, "type": request.face.content_type},
-                          **params, **job.record}
-            if request.face.filename:
-                job.extra["face_filename"] = request.face.filename
+            job.record = {**uploaded, **request.params, **job.record}
+            if request.upload is not None and request.upload[1].filename:
+                job.extra["upload_filename"] = request.upload[1].filename
+            if request.video_ratio:
+                job.extra["video_ratio"] = request.video_ratio
             return job
 
         return self._admit(tenant, candidates, build, moderated, now, base_url)
@@ -230,16 +262,18 @@ class PixverseService:
         def build(candidate: Candidate, sequence: int) -> Job:
             job = self._new_job(tenant, "pixverse-button", candidate, sequence, common, moderated, now, plan)
             job.result = self.graph.result_of_button(request.button, parent.result)
-            echo = _present({"button": request.button, "prompt": params.get("prompt"),
+            echo = present({"button": request.button, "prompt": params.get("prompt"),
                              "parentJobId": parent.jobid})
             job.record = {**echo, **job.record}
             job.extra["params"] = params
+            if "video_ratio" in parent.extra:
+                job.extra["video_ratio"] = parent.extra["video_ratio"]
             return job
 
         return self._admit(tenant, [Candidate(account, limit)], build, moderated, now, base_url)
 
     def _candidates(self, tenant: str, discord: str | None, server: str | None, channel: str | None,
-                    max_jobs: int | None) -> list[Candidate]:
+                    max_jobs: int | None, missing: str) -> list[Candidate]:
         """Accounts the submit may run on, in the order admission tries them."""
         if discord and server and channel:
             configured = self.store.account(tenant, channel)
@@ -250,11 +284,11 @@ class PixverseService:
         if channel:
             configured = self.store.account(tenant, channel)
             if configured is None:
-                raise BadRequest(messages.MEME_FACE_MISSING)
+                raise BadRequest(missing)
             return [Candidate(configured, max_jobs or configured.max_jobs)]
         accounts = sorted(self.store.accounts(tenant), key=lambda a: a.channel)
         if not accounts:
-            raise BadRequest(messages.MEME_FACE_MISSING)
+            raise BadRequest(missing)
         with self._rng_lock:
             self._rng.shuffle(accounts)
         return [Candidate(a, max_jobs or a.max_jobs) for a in accounts]
@@ -269,9 +303,17 @@ class PixverseService:
         return self.renderer.render(admitted, now, base_url)
 
     def _plan(self, tenant: str, faults: Sequence[Fault], *prompts: str | None) -> JobPlan:
-        """Faults that shape the new job; any other fault (from a prompt marker) answers now."""
+        """Faults that shape the new job; any other fault of a prompt marker answers now.
+
+        The edge already answered (or served the delay of) every other fault of the header and the
+        queue, so of ``faults`` only the job-shaping ones count here.
+        """
+        try:
+            marked = faults_in_text(*prompts)
+        except FaultMarkerError as exc:
+            raise BadRequest(messages.FAULT_MARKER_INVALID.format(marker=exc.marker, reason=exc)) from None
         plan = JobPlan()
-        for fault in [*faults, *faults_in_text(*prompts)]:
+        for fault in [*(f for f in faults if f.shapes_job), *marked]:
             if fault.kind == "moderated":
                 plan.moderated = True
             elif fault.kind == "fail":
@@ -302,10 +344,11 @@ class PixverseService:
             raise MaxJobsExecuting(limit, executing)
 
     def _new_job(self, tenant: str, verb: str, candidate: Candidate, sequence: int, common: Common,
-                 moderated: bool, now: float, plan: JobPlan) -> Job:
+                 moderated: bool, now: float, plan: JobPlan, slowdown: float = 1.0) -> Job:
         account = candidate.account
         with self._rng_lock:
             progress_at, ends_at = self.timing.schedule(now, self._rng)
+        progress_at, ends_at = now + (progress_at - now) * slowdown, now + (ends_at - now) * slowdown
         if moderated:
             progress_at = ends_at = now
         stamp = datetime.fromtimestamp(now, UTC)
@@ -313,7 +356,7 @@ class PixverseService:
         jobid = (f"j{stamp:%m%d%H%M%S}{stamp.microsecond // 1000:03d}{sequence % 10000:04d}"
                  f"-u{user_id}-c{account.channel}-bot:pixverse")
         message_id = str(((int(now * 1000) - _DISCORD_EPOCH_MS) << 22) + sequence % 4096)
-        record = _present({
+        record = present({
             "discord": account.discord_masked,
             "server": account.server,
             "channel": account.channel,
@@ -356,7 +399,3 @@ class PixverseService:
         """``DELETE account/{channel}``; answers 204."""
         if not self.store.delete_account(tenant, channel):
             raise NotFound(messages.ACCOUNT_DELETE_NOT_FOUND)
-
-
-def _present(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None and value != ""}

@@ -1,12 +1,12 @@
 """A request's fields as the service sees them, whatever the content type they came in.
 
 Input tolerance, as the real service tolerates: an empty string or JSON ``null`` is "not
-provided", and numbers may arrive as strings.
+provided", and numbers may arrive as strings. A JSON object or array where a text or a number is
+expected is not a value either (``server: {}`` is a missing server).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from dataclasses import field
@@ -51,7 +51,7 @@ class RequestInput:
             return "true" if value else "false"
         if isinstance(value, int | float):
             return str(value)
-        return json.dumps(value, ensure_ascii=False)
+        return None
 
     def integer(self, name: str) -> tuple[int | None, str | None]:
         """``(number, raw)``: the parsed whole number (``None`` if not one) and the raw text."""
@@ -68,3 +68,8 @@ class RequestInput:
         if isinstance(value, str) and _INTEGER.fullmatch(value):
             return int(value), raw
         return None, raw
+
+
+def present(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without the absent ones (``None`` or empty), in their order."""
+    return {key: value for key, value in values.items() if value is not None and value != ""}

@@ -10,6 +10,7 @@ from mock_server import messages
 from mock_server.buttons import ButtonGraph
 from mock_server.clock import discord_timestamp
 from mock_server.clock import iso_millis
+from mock_server.errors import Moderated
 from mock_server.jobs import Job
 from mock_server.media import MediaLibrary
 
@@ -47,12 +48,16 @@ class JobRenderer:
             view["error"] = job.error or messages.JOB_FAILED
             if job.error_details:
                 view["errorDetails"] = job.error_details
-        view["code"] = 200
+        if status == "moderated":
+            # As the submit answered: the moderator's message and code 422.
+            view["error"], view["code"] = messages.MODERATED, Moderated.status
+        else:
+            view["code"] = 200
         return view
 
     def attachments(self, job: Job, base_url: str) -> list[dict[str, Any]]:
         params = job.extra.get("params") or job.record
-        video = self.media.for_ratio(params.get("aspect_ratio"))
+        video = self.media.for_ratio(job.extra.get("video_ratio") or params.get("aspect_ratio"))
         channel = job.channel
         salt = int(hashlib.sha256(job.jobid.encode()).hexdigest()[:12], 16)
         attachments = []
@@ -81,10 +86,11 @@ def _percent(job: Job, now: float) -> int:
 
 def _started_content(job: Job, params: Any) -> str:
     """The bot's first message: derived from the job, not stored with it."""
-    if job.verb == "pixverse-meme_face":
-        image_url = (f"https://cdn.discordapp.com/ephemeral-attachments/{job.record.get('server')}/"
-                     f"{job.record.get('messageId')}/{job.extra.get('face_filename', 'blob')}")
-        return content.meme_face_started(job.user_id, image_url, params)
     if job.verb == "pixverse-button":
         return content.button_started(job.user_id, params)
-    return content.finished(job.user_id, params)
+    image_url = None
+    if "face" in job.record or "image" in job.record:
+        filename = job.extra.get("upload_filename", "blob")
+        image_url = (f"https://cdn.discordapp.com/ephemeral-attachments/{job.record.get('server')}/"
+                     f"{job.record.get('messageId')}/{filename}")
+    return content.generation_started(job.user_id, params, image_url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import re
+import urllib.parse
 from types import ModuleType
 
 from mock_server.store.base import DEFAULT_JOURNAL_LIMIT
@@ -30,7 +31,16 @@ def _backend(location: str) -> ModuleType:
         module = importlib.import_module(f"{__name__}.{name}")
         if module.LOCATION.fullmatch(location):
             return module
-    raise StoreLocationError(f"store must be 'memory', 'sqlite:PATH' or 'redis://HOST:PORT/DB', not {location!r}")
+    raise StoreLocationError(
+        f"store must be 'memory', 'sqlite:PATH' or 'redis://HOST:PORT/DB', not {shown(location)!r}")
+
+
+def shown(location: str) -> str:
+    """``location`` as logs and answers may show it: a password in it is masked."""
+    parts = urllib.parse.urlsplit(location)
+    if not parts.password:
+        return location
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
 
 
 def check_location(location: str) -> None:

@@ -14,6 +14,7 @@ import re
 import redis
 
 from mock_server.store import StoreLocationError
+from mock_server.store import shown
 from mock_server.store.base import DEFAULT_JOURNAL_LIMIT
 from mock_server.store.base import Backend
 from mock_server.store.redis.connection import connect
@@ -31,5 +32,5 @@ def open_backend(location: str, journal_limit: int = DEFAULT_JOURNAL_LIMIT) -> B
         client, prefix = connect(location)
         client.ping()
     except (redis.RedisError, ValueError) as error:
-        raise StoreLocationError(f"cannot use the Redis store {location!r}: {error}") from None
+        raise StoreLocationError(f"cannot use the Redis store {shown(location)!r}: {error}") from None
     return Backend(RedisStore(client, prefix), RedisControlState(client, prefix, journal_limit))
