@@ -10,6 +10,7 @@ generated-section markers; the analysis written around them is kept).
     python -m bench --rounds 5 --duration 8
     python -m bench --only mock,flask,prism        # these HTTP rows (and no in-process section)
     python -m bench --only scale,lifecycle         # these sections only
+    python -m bench --only soak,redis              # opt-in: 10-minute soak; scale-out on Redis
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from bench import inprocess
 from bench import report
 from bench.anchors import ROOT
 
-SECTIONS = ("startup", "load", "reset", "lifecycle", "scale", "contract")
+SECTIONS = ("startup", "load", "reset", "lifecycle", "scale", "contract", "soak", "redis")
+OPT_IN = ("soak", "redis")
+"""Sections that run only when named in ``--only`` (they take minutes of their own)."""
 HTTP_SECTIONS = ("startup", "load")
 RESULTS = ROOT / "bench" / "RESULTS.md"
 
@@ -74,7 +77,8 @@ def options(a: argparse.Namespace) -> SimpleNamespace:
             rows.append(base)
     sections = [n for n in names if n in SECTIONS]
     if not sections:
-        sections = list(HTTP_SECTIONS) if any(n in http_load.ROWS for n in names) else list(SECTIONS)
+        sections = list(HTTP_SECTIONS) if any(n in http_load.ROWS for n in names) else [
+            s for s in SECTIONS if s not in OPT_IN]
     return SimpleNamespace(
         quick=quick, rows=rows, sections=sections,
         rounds=pick(a.rounds, 2, 1), duration=pick(a.duration, 3, 2), warmup=pick(a.warmup, 1, 1),
@@ -115,11 +119,29 @@ def main(argv: list[str] | None = None) -> int:
     if "contract" in opts.sections:
         http_load.log(f"contract suite, {opts.examples} examples")
         doc["contract"] = inprocess.run("contract", ["--examples", str(opts.examples)], timeout=600)
+    if "soak" in opts.sections:
+        from bench import soak
+
+        http_load.log("soak: 10 minutes of mixed load on the memory store")
+        doc["soak"] = soak.run(minutes=2 if opts.quick else 10, threads=4, retention_jobs=1000, sample_every=60)
+    if "redis" in opts.sections:
+        from bench import redis_scale
+
+        http_load.log("redis: GET jobs and meme_face with 1, 2 and 4 processes on one Redis")
+        doc["redis"] = redis_scale.run(rounds=opts.rounds, duration=opts.duration)
     doc["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     doc["elapsed_s"] = round(time.monotonic() - t0, 1)
     doc["loadavg_after"] = tuple(round(x, 2) for x in os.getloadavg())
     (run_dir / "results.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
     text = report.render(doc)
+    if "soak" in doc:
+        from bench import soak
+
+        print(soak.render(doc["soak"]))
+    if "redis" in doc:
+        from bench import redis_scale
+
+        print(redis_scale.render(doc["redis"]))
     print(text)
     if not a.no_results:
         path = Path(a.results)

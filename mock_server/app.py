@@ -65,7 +65,7 @@ def restart(app: Flask) -> MockRuntime:
     """
     old = mock_of(app)
     runtime = MockRuntime(old.config)
-    if runtime.config.sqlite_path is not None:  # the file outlives the runtime
+    if runtime.config.shared_store:  # the file (or Redis) outlives the runtime
         runtime.reset()
         runtime.control.put_settings({})
         runtime.refresh_settings()

@@ -58,7 +58,8 @@ def _option(*decls: str, **kwargs: object):
 @_option("--host", metavar="HOST", help="Interface to bind.  [default: 127.0.0.1]")
 @_option("--port", type=click.IntRange(0, 65535), help="TCP port (0 picks a free one).  [default: 8080]")
 @_option("--config", "config_file", metavar="FILE", help="YAML config file (keys as in the README).")
-@_option("--store", metavar="memory|sqlite:PATH", help="Where state lives.  [default: memory]")
+@_option("--store", metavar="memory|sqlite:PATH|redis://HOST:PORT/DB",
+         help="Where state lives (see the README).  [default: memory]")
 @_option("--clock", type=click.Choice(list(PROFILES)), help="Timing profile.  [default: fast]")
 @_option("--seed", type=int, help="RNG seed (job ids, account choice, faults).  [default: 0]")
 @_option("--scenario", metavar="FILE|NAME",
@@ -91,8 +92,12 @@ def serve(ctx: click.Context, config_file: str | None, scenario: str | None, **o
         click.echo(notice, err=True)
 
     from mock_server import serve as server
+    from mock_server.store import StoreLocationError
 
-    server.run(config, loaded)
+    try:
+        server.run(config, loaded)
+    except StoreLocationError as exc:  # a store that cannot be opened: one line, no traceback
+        _fail(ctx, str(exc))
 
 
 def _guard_control_plane(config: MockConfig) -> tuple[MockConfig, str | None]:

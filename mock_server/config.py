@@ -55,6 +55,10 @@ class MockConfig:
     callback_delay: float = 0.0
     callback_duplicate_rate: float = 0.0
     journal_limit: int = 50_000
+    retention_days: float = 31.0
+    """Jobs that ended longer ago than this (mock time) are forgotten, as the vendor's are."""
+    retention_jobs: int = 10_000
+    """Per tenant, jobs beyond the newest this many are forgotten (oldest first), so memory stays flat."""
     jobs: tuple[Mapping[str, Any], ...] = ()
     control_token: str | None = field(default=None, repr=False)
     """Required by ``/__mock/`` when set, and always off loopback (``control/access.py``)."""
@@ -62,10 +66,17 @@ class MockConfig:
     def __post_init__(self) -> None:
         if self.clock not in PROFILES:
             raise ConfigError(f"clock must be one of {', '.join(PROFILES)}, not {self.clock!r}")
-        if not (self.store == "memory" or self.store.startswith("sqlite:")):
-            raise ConfigError(f"store must be 'memory' or 'sqlite:PATH', not {self.store!r}")
+        from mock_server.store import StoreLocationError
+        from mock_server.store import check_location
+
+        try:
+            check_location(self.store)
+        except StoreLocationError as exc:
+            raise ConfigError(str(exc)) from None
         if self.workers < 1:
             raise ConfigError("workers must be at least 1")
+        if self.retention_days <= 0 or self.retention_jobs < 1:
+            raise ConfigError("retention_days must be above 0 and retention_jobs at least 1")
         if self.control_token is not None and (not isinstance(self.control_token, str) or not self.control_token):
             raise ConfigError("control_token must be a non-empty string")
         for account in self.accounts:
@@ -120,13 +131,27 @@ class MockConfig:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     @property
+    def store_shown(self) -> str:
+        """``store`` for logs and answers: a password in a Redis URL is masked."""
+        from mock_server.store import shown
+
+        return shown(self.store)
+
+    @property
+    def shared_store(self) -> bool:
+        """Whether the store is shared by processes (``sqlite:``, ``redis://``), so workers may be processes."""
+        from mock_server.store import is_shared
+
+        return is_shared(self.store)
+
+    @property
     def sqlite_path(self) -> str | None:
         return self.store.removeprefix("sqlite:") if self.store.startswith("sqlite:") else None
 
 
 def _coerce(name: str, value: Any) -> Any:
     if name in {"port", "seed", "workers", "max_upload_bytes", "callback_attempts", "callback_workers",
-                "journal_limit"}:
+                "journal_limit", "retention_jobs"}:
         try:
             return int(value)
         except (TypeError, ValueError) as exc:
@@ -135,7 +160,7 @@ def _coerce(name: str, value: Any) -> Any:
         return Path(value) if value else None
     if name == "jobs":
         return tuple(dict(job) for job in value or ())
-    if name in {"clock_start", "callback_timeout", "callback_delay", "callback_duplicate_rate"}:
+    if name in {"clock_start", "callback_timeout", "callback_delay", "callback_duplicate_rate", "retention_days"}:
         try:
             return None if value is None else float(value)
         except (TypeError, ValueError) as exc:

@@ -93,6 +93,12 @@ class ServerFault(ApiError):
         self.status = status
 
 
+class StoreUnavailable(ApiError):
+    """503: a shared store (Redis) cannot be reached; the next request tries again."""
+
+    status = 503
+
+
 class ConnectionDropped(ApiError):
     """Fault ``drop``: the connection is closed with no answer (see ``http/drop.py``)."""
 

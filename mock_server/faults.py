@@ -18,7 +18,10 @@ One vocabulary everywhere (``kind`` or ``kind:argument``):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import replace
+from typing import Any
 
 KINDS = ("discord429", "maxjobs429", "unauthorized", "expired", "moderated", "fail", "server_error",
          "delay", "drop")
@@ -104,3 +107,50 @@ def faults_in_text(*texts: str | None) -> list[Fault]:
             except FaultError as exc:
                 raise FaultMarkerError(match.group(1), exc) from None
     return found
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """"The next ``remaining`` requests to ``endpoint`` (of ``tenant``) answer ``fault``".
+
+    ``remaining=None`` means until removed. ``probability`` below 1 makes each matching request
+    take the fault with that (seeded) chance instead of always.
+    """
+
+    id: int
+    fault: Fault
+    endpoint: str | None = None
+    tenant: str | None = None
+    remaining: int | None = 1
+    probability: float = 1.0
+
+    def applies_to(self, endpoint: str, tenant: str | None) -> bool:
+        """``endpoint`` None matches every operation; ``submit`` every operation that creates a job."""
+        endpoint_matches = self.endpoint in (None, endpoint) or (
+            self.endpoint == "submit" and endpoint in SUBMIT_OPERATIONS)
+        return endpoint_matches and self.tenant in (None, tenant)
+
+    def used(self) -> FaultRule | None:
+        """The rule after one more use: ``None`` once its ``remaining`` count is spent."""
+        if self.remaining is None:
+            return self
+        return replace(self, remaining=self.remaining - 1) if self.remaining > 1 else None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "fault": self.fault.describe(),
+            "endpoint": self.endpoint,
+            "tenant": self.tenant,
+            "remaining": self.remaining,
+            "probability": self.probability,
+        }
+
+
+def choose_fault(rules: list[FaultRule], endpoint: str, tenant: str | None,
+                 draw: Callable[[], float]) -> FaultRule | None:
+    """The first rule that applies and, for a probabilistic one, wins its (seeded) draw."""
+    for rule in rules:
+        if rule.applies_to(endpoint, tenant) and (rule.probability >= 1.0 or draw() < rule.probability):
+            return rule
+    return None

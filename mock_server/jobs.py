@@ -45,6 +45,8 @@ class Job:
     extra: dict[str, Any] = field(default_factory=dict)
     progress_callback: bool = False
     callbacks_claimed: list[str] = field(default_factory=list)
+    callback_leases: dict[str, list[float]] = field(default_factory=dict)
+    """Claimed callbacks not yet settled: ``stage -> [lease end (wall-clock seconds), delivery]``."""
 
     def status_at(self, now: float) -> str:
         """The vendor status at mock time ``now``."""
@@ -90,6 +92,47 @@ class Job:
         stage = "final" if now >= self.ends_at else "progress"
         self.callbacks_claimed = [*self.callbacks_claimed, stage]
         return stage
+
+    def take_callbacks(self, now: float, wall: float, lease: float) -> list[str]:
+        """Lease the callbacks to send now, for ``lease`` wall-clock seconds; returns their stages.
+
+        First the claimed callbacks whose lease ran out unsettled (the process sending them stopped),
+        as the next delivery of each; then the callback newly due at mock time ``now``, if any.
+        """
+        leases = dict(self.callback_leases)
+        stages = [stage for stage, (until, _) in leases.items() if until <= wall]
+        for stage in stages:
+            leases[stage] = [wall + lease, leases[stage][1] + 1]
+        stage = self.claim_callback(now)
+        if stage is not None:
+            leases[stage] = [wall + lease, 1]
+            stages.append(stage)
+        self.callback_leases = leases
+        return stages
+
+    def delivery(self, stage: str) -> int:
+        """Which delivery of ``stage`` its current lease is (1, then one more after each lost lease)."""
+        lease = self.callback_leases.get(stage)
+        return int(lease[1]) if lease else 1
+
+    def lease_until(self) -> float | None:
+        """When the earliest lease ends (wall clock); ``None`` while no callback is out unsettled."""
+        return min((until for until, _ in self.callback_leases.values()), default=None)
+
+    def evictable(self, now: float) -> bool:
+        """Whether retention may forget it: ended, owing no callback, and not a seed job (a fixture)."""
+        return (not self.is_executing(now) and self.callback_due_at() is None and not self.callback_leases
+                and not self.extra.get("seed"))
+
+    def settle_callback(self, stage: str) -> None:
+        """The callback of ``stage`` was delivered, or its last attempt made: it is never sent again."""
+        self.callback_leases = {s: lease for s, lease in self.callback_leases.items() if s != stage}
+
+    def release_callback(self, stage: str, sent: bool) -> None:
+        """Hand a leased callback back at once (its sender stops); unsent, it keeps its delivery number."""
+        lease = self.callback_leases.get(stage)
+        if lease is not None:
+            self.callback_leases = {**self.callback_leases, stage: [0.0, lease[1] - (0 if sent else 1)]}
 
     def __copy__(self) -> Job:
         return Job(*_field_values(self))

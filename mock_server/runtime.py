@@ -19,23 +19,13 @@ from mock_server.config import MockConfig
 from mock_server.control.callbacks import CallbackDispatcher
 from mock_server.control.operations import Conflict
 from mock_server.control.operations import ControlOperations
-from mock_server.control.state import ControlState
-from mock_server.control.state import MemoryControlState
 from mock_server.media import MediaLibrary
 from mock_server.resources import fixtures_dir
 from mock_server.service.core import PixverseService
+from mock_server.store import open_backend
+from mock_server.store.base import ControlState
 from mock_server.store.base import Store
-from mock_server.store.memory import MemoryStore
-
-
-def open_store(config: MockConfig) -> tuple[Store, ControlState]:
-    """The store the config names (``memory`` or ``sqlite:PATH``) and its control state."""
-    if config.sqlite_path is not None:
-        from mock_server.store.sqlite import SqliteStore
-
-        store = SqliteStore(config.sqlite_path)
-        return store, store.control_state(config.journal_limit)
-    return MemoryStore(), MemoryControlState(config.journal_limit)
+from mock_server.store.memory import MemoryControlState
 
 
 class MockRuntime(ControlOperations):
@@ -45,8 +35,8 @@ class MockRuntime(ControlOperations):
                  control: ControlState | None = None) -> None:
         self.config = config
         if store is None:
-            store, opened_control = open_store(config)
-            control = control or opened_control
+            backend = open_backend(config.store, config.journal_limit)
+            store, control = backend.store, control or backend.control
         self.store = store
         self.control = control if control is not None else MemoryControlState(config.journal_limit)
         self.clock = clock if clock is not None else self._make_clock()
@@ -62,6 +52,7 @@ class MockRuntime(ControlOperations):
             lambda job, at: self.service.renderer.render(job, at, self.public_url),
             timeout=config.callback_timeout, attempts=config.callback_attempts, workers=config.callback_workers,
             delay=config.callback_delay, duplicate_rate=config.callback_duplicate_rate, draw=self.draw,
+            housekeeping=self.evict_expired,
         )
         self.callbacks.start()
 
@@ -85,8 +76,13 @@ class MockRuntime(ControlOperations):
         if not isinstance(self.clock, ManualClock):
             raise Conflict(f"the {self.config.clock!r} clock moves by itself; use clock='manual'")
         now = self.clock.advance(seconds)
+        self.evict_expired()
         self.callbacks.dispatch_due()
         return now
+
+    def evict_expired(self) -> int:
+        """Apply the retention policy now (the scheduler also does, every 10 s); how many jobs went."""
+        return self.store.evict(self.clock.now(), self.config.retention_days * 86_400, self.config.retention_jobs)
 
     def now(self) -> float:
         return self.clock.now()

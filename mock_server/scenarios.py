@@ -26,9 +26,9 @@ import yaml
 from mock_server.config import ConfigError
 from mock_server.config import MockConfig
 from mock_server.control.operations import fault_rule
-from mock_server.control.state import ControlState
 from mock_server.errors import ApiError
 from mock_server.resources import fixtures_dir
+from mock_server.store.base import ControlState
 
 _KEYS = {"name", "description", "config", "faults", "jobs"}
 

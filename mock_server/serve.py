@@ -68,7 +68,7 @@ class Layout:
 
 
 def layout(config: MockConfig) -> Layout:
-    if config.sqlite_path is None:
+    if not config.shared_store:
         return Layout(1, THREADS_PER_WORKER * config.workers)
     return Layout(config.workers, THREADS_PER_WORKER)
 
@@ -400,7 +400,7 @@ def serve_wsgi(config: MockConfig, load: Callable[[], tuple[WsgiApp, Callable[[]
 
     server = Server(name, **server_options(config, port))
     server.on_startup(lambda: print(
-        f"{name} listening on http://{bind_address(config.host, port)} (store={config.store}, "
+        f"{name} listening on http://{bind_address(config.host, port)} (store={config.store_shown}, "
         f"clock={config.clock}, workers={shape.processes}x{shape.threads} threads)", file=sys.stderr, flush=True))
     server.on_shutdown(lambda: print(f"{name} stopped", file=sys.stderr, flush=True))
     try:
@@ -413,15 +413,15 @@ def run(config: MockConfig, scenario: Scenario | None = None) -> None:
     """Serve the mock until SIGINT/SIGTERM (in-flight requests finish, due callbacks are delivered).
 
     ``config`` is final (a scenario's config already laid in); the scenario's faults are queued
-    once: in the one process of the memory store, or here, before forking, in the SQLite file.
+    once: in the one worker of the memory store, or here, before forking, in the shared store.
     """
-    if scenario is not None and config.sqlite_path is not None:
-        from mock_server.store.sqlite import SqliteStore
+    from mock_server.store import open_backend
 
-        store = SqliteStore(config.sqlite_path)
-        scenario.queue_faults(store.control_state(config.journal_limit))
-        store.close()
-    if config.sqlite_path is None and config.workers > 1:
+    backend = open_backend(config.store, config.journal_limit)  # a store that cannot open stops here
+    if scenario is not None and config.shared_store:
+        scenario.queue_faults(backend.control)
+    backend.close()
+    if not config.shared_store and config.workers > 1:
         print(
             f"pixverse-mock: the memory store keeps state in one process, so --workers {config.workers} "
             f"runs 1 process x {layout(config).threads} threads (use --store sqlite:PATH for several processes)",
@@ -434,7 +434,7 @@ def run(config: MockConfig, scenario: Scenario | None = None) -> None:
 
         app = create_app(config)
         app.extensions["pixverse_mock_scenario"] = scenario  # shown on the dashboard
-        if scenario is not None and config.sqlite_path is None:
+        if scenario is not None and not config.shared_store:
             scenario.queue_faults(mock_of(app).control)
         return app, mock_of(app).close
 

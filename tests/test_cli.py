@@ -188,7 +188,8 @@ def test_unknown_config_key(started, tmp_path):
 def test_bad_store(started, store):
     result = invoke("serve", "--store", store)
     assert result.exit_code == 2
-    assert result.output.strip() == f"Error: store must be 'memory' or 'sqlite:PATH', not {store!r}"
+    assert result.output.strip() == ("Error: store must be 'memory', 'sqlite:PATH' or 'redis://HOST:PORT/DB',"
+                                     f" not {store!r}")
     assert not started
 
 

@@ -19,17 +19,17 @@ from typing import Any
 
 import pytest
 from helpers import run_forked
+from redis_server import redis_server  # noqa: F401  (fixture)
 
-from mock_server.config import MockConfig
-from mock_server.control.state import ControlState
-from mock_server.control.state import FaultRule
-from mock_server.control.state import MemoryControlState
 from mock_server.faults import Fault
+from mock_server.faults import FaultRule
 from mock_server.faults import parse_fault
-from mock_server.runtime import open_store
+from mock_server.store import open_backend
+from mock_server.store.base import ControlState
+from mock_server.store.memory import MemoryControlState
+from mock_server.store.sqlite import SqliteControlState
 from mock_server.store.sqlite import SqliteStore
-from mock_server.store.sqlite_control import TRIM_EVERY
-from mock_server.store.sqlite_control import SqliteControlState
+from mock_server.store.sqlite.control import TRIM_EVERY
 
 WAIT = 60.0
 """Upper bound, in seconds, on any wait for a thread, a process or a barrier."""
@@ -37,14 +37,17 @@ WAIT = 60.0
 Factory = Callable[..., ControlState]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
-    """Builds the state under test; every SQLite one of a test shares one file."""
+    """Builds the state under test; every SQLite one of a test shares one file, every Redis one a prefix."""
     made: list[SqliteControlState] = []
+    url = request.getfixturevalue("redis_server").url() if request.param == "redis" else ""
 
     def factory(journal_limit: int = 50_000) -> ControlState:
         if request.param == "memory":
             return MemoryControlState(journal_limit)
+        if request.param == "redis":
+            return open_backend(url, journal_limit).control
         state = SqliteControlState(tmp_path / "mock.sqlite", journal_limit)
         made.append(state)
         return state
@@ -371,7 +374,8 @@ def test_sqlite_states_on_one_file_share_everything(tmp_path: Path) -> None:
 
 
 def test_sqlite_store_hands_out_its_control_state(tmp_path: Path) -> None:
-    store, control = open_store(MockConfig(store=f"sqlite:{tmp_path / 'mock.sqlite'}", journal_limit=3))
+    backend = open_backend(f"sqlite:{tmp_path / 'mock.sqlite'}", journal_limit=3)
+    store, control = backend.store, backend.control
     try:
         assert isinstance(store, SqliteStore) and isinstance(control, SqliteControlState)
         assert control.store is store and control.journal_limit == 3

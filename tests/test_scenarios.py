@@ -30,10 +30,10 @@ from helpers import poll
 
 from contract_tests.server import ThreadedMockServer
 from mock_server import MockConfig
-from mock_server.control.state import MemoryControlState
 from mock_server.resources import fixtures_dir
 from mock_server.scenarios import Scenario
 from mock_server.scenarios import shipped
+from mock_server.store.memory import MemoryControlState
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ["all-accounts-busy", "discord-throttling", "flaky-callbacks", "happy-path", "moderation",

@@ -156,8 +156,6 @@ def put_account(url: str, channel: str, max_jobs: int) -> requests.Response:
 
 
 def sqlite_store(tmp_path: Path) -> str:
-    if not (REPO_ROOT / "mock_server" / "store" / "sqlite.py").exists():
-        pytest.fail("mock_server/store/sqlite.py does not exist yet")
     return f"sqlite:{tmp_path / 'state.db'}"
 
 

@@ -1,4 +1,4 @@
-"""The ``Store`` contract, run against every backend: ``MemoryStore`` and ``SqliteStore``.
+"""The ``Store`` contract, run against every backend: ``MemoryStore``, ``SqliteStore`` and ``RedisStore``.
 
 Admission (``maxJobs``) must hold under 64 racing threads in both stores, and for the SQLite store
 also across forked processes sharing one file; so must claiming callbacks (each one handed out
@@ -21,9 +21,11 @@ from typing import Any
 
 import pytest
 from helpers import run_forked
+from redis_server import redis_server  # noqa: F401  (fixture)
 
 from mock_server.accounts import Account
 from mock_server.jobs import Job
+from mock_server.store import open_backend
 from mock_server.store.base import Candidate
 from mock_server.store.base import JobBuilder
 from mock_server.store.base import Rejected
@@ -57,6 +59,20 @@ def make_job(
     )
 
 
+def another(store: Store, tmp_path: Path) -> Store:
+    """A second handle on the same shared state, with connections of its own."""
+    if isinstance(store, SqliteStore):
+        return SqliteStore(tmp_path / "mock.sqlite")
+    from redis import Redis
+
+    from mock_server.store.redis.store import RedisStore
+
+    assert isinstance(store, RedisStore)
+    where = store.client.connection_pool.connection_kwargs
+    return RedisStore(Redis(host=where["host"], port=where["port"], db=where["db"], decode_responses=True),
+                      store.prefix)
+
+
 def make_account(channel: str = "111", max_jobs: int = 3) -> Account:
     return Account.create(discord=f"token-{channel}", server="222", channel=channel, max_jobs=max_jobs)
 
@@ -74,9 +90,12 @@ def candidates(*channels: str, limit: int = 3) -> list[Candidate]:
     return [Candidate(make_account(channel), limit) for channel in channels]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "mock.sqlite")
+    if request.param == "redis":
+        made: Store = open_backend(request.getfixturevalue("redis_server").url()).store
+    else:
+        made = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "mock.sqlite")
     yield made
     made.close()
 
@@ -383,7 +402,7 @@ def test_clock_never_moves_backwards(store: Store) -> None:
 
 def test_clock_advances_from_many_threads_all_count(store: Store, tmp_path: Path) -> None:
     store.set_clock(T0)
-    others = [store] if isinstance(store, MemoryStore) else [SqliteStore(tmp_path / "mock.sqlite") for _ in range(3)]
+    others = [store] if isinstance(store, MemoryStore) else [another(store, tmp_path) for _ in range(3)]
     barrier = threading.Barrier(8, timeout=WAIT)
 
     def advance(index: int) -> None:
@@ -504,6 +523,44 @@ def test_reset_forgets_owed_callbacks(store: Store) -> None:
     assert claims(store, T0 + 10) == []
 
 
+def leased(store: Store, now: float, wall: float, lease: float = 10.0) -> list[tuple[str, str, int]]:
+    """``(jobid, stage, delivery)`` of what ``claim_callbacks`` leases at mock time ``now``, wall clock ``wall``."""
+    return [(job.jobid, stage, job.delivery(stage))
+            for job, stage in store.claim_callbacks(now, lease=lease, wall=wall)]
+
+
+def test_an_unsettled_lease_is_handed_out_again_when_it_ends(store: Store) -> None:
+    store.insert_job(callback_job())
+    assert leased(store, T0 + 3, wall=100.0) == [("job-1", "final", 1)]
+    assert leased(store, T0 + 50, wall=109.9) == []
+    assert leased(store, T0 + 50, wall=110.0) == [("job-1", "final", 2)]
+    assert leased(store, T0 + 50, wall=125.0) == [("job-1", "final", 3)]
+
+
+def test_a_settled_callback_is_never_handed_out_again(store: Store) -> None:
+    store.insert_job(callback_job())
+    [(job, stage)] = store.claim_callbacks(T0 + 3, lease=10.0, wall=100.0)
+    store.update_job(job.tenant, job.jobid, lambda stored: stored.settle_callback(stage))
+    assert leased(store, T0 + 1000, wall=10_000.0) == []
+    stored = store.job("tenant-a", "job-1")
+    assert stored is not None and stored.callback_leases == {} and stored.callbacks_claimed == ["final"]
+
+
+@pytest.mark.parametrize("sent", [False, True])
+def test_a_released_callback_is_handed_out_at_once(store: Store, sent: bool) -> None:
+    store.insert_job(callback_job())
+    assert leased(store, T0 + 3, wall=100.0) == [("job-1", "final", 1)]
+    store.update_job("tenant-a", "job-1", lambda stored: stored.release_callback("final", sent))
+    assert leased(store, T0 + 3, wall=100.5) == [("job-1", "final", 2 if sent else 1)]
+
+
+def test_a_progress_lease_runs_beside_the_final_callback(store: Store) -> None:
+    store.insert_job(callback_job(progress_callback=True))
+    assert leased(store, T0 + 1, wall=100.0) == [("job-1", "progress", 1)]
+    assert leased(store, T0 + 3, wall=101.0) == [("job-1", "final", 1)]
+    assert sorted(leased(store, T0 + 3, wall=111.0)) == [("job-1", "final", 2), ("job-1", "progress", 2)]
+
+
 def test_16_racing_threads_claim_each_callback_exactly_once(store: Store) -> None:
     for i in range(60):
         store.insert_job(callback_job(f"job-{i}", ends_at=T0 + i % 5, progress_callback=i % 2 == 0))
@@ -554,7 +611,7 @@ def test_sqlite_state_survives_reopening(tmp_path: Path) -> None:
         conn = sqlite3.connect(path)
         try:
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         finally:
             conn.close()
     finally:
@@ -847,3 +904,58 @@ def test_sqlite_claiming_nothing_takes_no_write_lock(tmp_path: Path) -> None:
     finally:
         writer.close()
         store.close()
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+DAY = 86_400.0
+
+
+def jobids(store: Store, tenant: str, candidates_: list[str]) -> list[str]:
+    return [jobid for jobid in candidates_ if store.job(tenant, jobid) is not None]
+
+
+def test_evict_forgets_jobs_that_ended_longer_ago_than_the_age(store: Store) -> None:
+    for i in range(4):
+        store.insert_job(make_job(jobid=f"job-{i}", created=T0 + i * DAY, progress_at=T0 + i * DAY + 1,
+                                  ends_at=T0 + i * DAY + 2))
+    assert store.evict(T0 + 3 * DAY, max_age=1.5 * DAY, keep=100) == 2
+    assert jobids(store, "tenant-a", [f"job-{i}" for i in range(4)]) == ["job-2", "job-3"]
+    assert store.evict(T0 + 3 * DAY, max_age=1.5 * DAY, keep=100) == 0
+
+
+def test_evict_keeps_the_newest_per_tenant_oldest_first(store: Store) -> None:
+    for tenant in ("tenant-a", "tenant-b"):
+        for i in range(5):
+            store.insert_job(make_job(tenant, f"job-{i}"))
+    assert store.evict(T0 + 10, max_age=31 * DAY, keep=2) == 6
+    for tenant in ("tenant-a", "tenant-b"):
+        assert jobids(store, tenant, [f"job-{i}" for i in range(5)]) == ["job-3", "job-4"]
+    assert store.job_count() == 4
+
+
+def test_evict_spares_executing_jobs_and_owed_callbacks(store: Store) -> None:
+    store.insert_job(callback_job("leased", ends_at=T0 + 3))
+    assert leased(store, T0 + 3, wall=100.0) == [("leased", "final", 1)]
+    store.insert_job(make_job(jobid="done"))
+    store.insert_job(callback_job("owes", ends_at=T0 + 3))
+    store.insert_job(make_job(jobid="running", ends_at=T0 + 100 * DAY))
+    store.insert_job(make_job(jobid="new"))
+    assert store.evict(T0 + 40 * DAY, max_age=31 * DAY, keep=1) == 2
+    assert jobids(store, "tenant-a", ["leased", "done", "owes", "running", "new"]) == ["leased", "owes", "running"]
+
+
+def test_an_evicted_executing_slot_is_free(store: Store) -> None:
+    store.admit("tenant-a", candidates("111", limit=1), T0, builder(duration=5))
+    assert store.evict(T0 + 10, max_age=1.0, keep=100) == 1
+    assert store.executing("tenant-a", "111", T0 + 10) == []
+    assert isinstance(store.admit("tenant-a", candidates("111", limit=1), T0 + 10, builder(now=T0 + 10)), Job)
+
+
+def test_evict_never_forgets_a_seed_job(store: Store) -> None:
+    seed = make_job(jobid="fixture")
+    seed.extra["seed"] = True
+    store.insert_job(seed)
+    store.insert_job(make_job(jobid="made"))
+    assert store.evict(T0 + 400 * DAY, max_age=31 * DAY, keep=1) == 1
+    assert jobids(store, "tenant-a", ["fixture", "made"]) == ["fixture"]

@@ -18,12 +18,12 @@ from mock_server.buttons import ButtonGraph
 from mock_server.clock import PROFILES
 from mock_server.clock import ManualClock
 from mock_server.clock import iso_millis
-from mock_server.control.state import FaultRule
 from mock_server.errors import ApiError
 from mock_server.errors import BadRequest
 from mock_server.errors import NotFound
 from mock_server.faults import SUBMIT_OPERATIONS
 from mock_server.faults import FaultError
+from mock_server.faults import FaultRule
 from mock_server.faults import parse_fault
 from mock_server.jobs import STATUSES
 from mock_server.jobs import TERMINAL

@@ -123,7 +123,7 @@ def _filters() -> dict[str, Any]:
 @control.get("/health")
 def health() -> Response:
     runtime = _runtime()
-    return jsonify({"status": "ok", "store": runtime.config.store, "jobs": runtime.store.job_count(),
+    return jsonify({"status": "ok", "store": runtime.config.store_shown, "jobs": runtime.store.job_count(),
                     "clock": runtime.clock_view()})
 
 

@@ -21,6 +21,7 @@ from mock_server.accounts import digest
 from mock_server.accounts import mask_secret
 from mock_server.clock import iso_millis
 from mock_server.errors import ApiError
+from mock_server.errors import StoreUnavailable
 from mock_server.faults import SUBMIT_OPERATIONS
 from mock_server.http.inputs import MALFORMED
 from mock_server.http.inputs import form_parts
@@ -78,7 +79,10 @@ def register_journaling(app: Flask) -> None:
         runtime = current_app.extensions["pixverse_mock"]
         if runtime.config.journal_limit == 0:  # no request journal: nothing would be kept
             return response
-        runtime.control.append("requests", _entry(runtime, req, g._get_current_object(), response))
+        try:
+            runtime.control.append("requests", _entry(runtime, req, g._get_current_object(), response))
+        except StoreUnavailable:  # the shared store is down: the answer (its 503) goes out unjournaled
+            pass
         return response
 
 

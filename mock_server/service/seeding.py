@@ -90,7 +90,8 @@ def _seed_job(record: Mapping[str, Any], graph: ButtonGraph) -> Job:
         user_id=mention.group(1) if mention else discord_user_id(digest(channel)),
         error=record.get("error"),
         error_details=record.get("errorDetails"),
-        extra={key: value for key, value in (("final_content", final_content), ("finishes_after", relative))
+        extra={key: value for key, value in (("final_content", final_content), ("finishes_after", relative),
+                                             ("seed", True))  # a fixture: never evicted by retention
                if value not in (None, "")},
     )
 

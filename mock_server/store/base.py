@@ -1,13 +1,25 @@
-"""The state interface every backend implements (in-memory and SQLite)."""
+"""The state boundary: everything a backend keeps, as two protocols and the pair that opens them.
+
+A backend is one module (or package) of :mod:`mock_server.store` named after the scheme of its
+location (``memory``, ``sqlite:PATH``, ``redis://HOST:PORT/DB``) with an ``open_backend`` function;
+nothing else in the mock names a backend. The service and the control plane depend on this module
+only, and no backend imports the control plane or the service.
+
+- :class:`Store`: tenants, accounts, jobs (admission), callback claims and the manual clock's reading.
+- :class:`ControlState`: the control plane's journals, fault queue and runtime settings.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from typing import Protocol
 
 from mock_server.accounts import Account
+from mock_server.faults import Fault
+from mock_server.faults import FaultRule
 from mock_server.jobs import Job
 
 
@@ -26,6 +38,11 @@ class Rejected:
     limit: int
     executing_jobs: list[str]
 
+
+JOURNAL_KINDS = ("requests", "callbacks")
+DEFAULT_JOURNAL_LIMIT = 50_000
+DEFAULT_LEASE = 60.0
+"""Wall-clock seconds a claimed callback stays with its sender before it is handed out again."""
 
 JobBuilder = Callable[[Candidate, int], Job]
 """Builds the new job for the chosen candidate and a store-wide unique sequence number."""
@@ -63,10 +80,21 @@ class Store(Protocol):
     def executing(self, tenant: str, channel: str, now: float) -> list[str]:
         """Ids of the jobs executing on ``channel`` at ``now``, oldest first."""
 
-    def claim_callbacks(self, now: float, limit: int = 100) -> list[tuple[Job, str]]:
-        """Atomically take up to ``limit`` callbacks due at ``now``: ``(job, stage)`` pairs.
+    def claim_callbacks(self, now: float, limit: int = 100, *, lease: float = DEFAULT_LEASE,
+                        wall: float | None = None) -> list[tuple[Job, str]]:
+        """Atomically lease up to ``limit`` jobs' callbacks to send now: ``(job, stage)`` pairs.
 
-        A claimed callback is never handed out again, by any thread or process.
+        A callback is due at mock time ``now``; it is leased for ``lease`` seconds of the wall clock
+        (``wall``, default ``time.time()``) and handed out again only when its lease runs out
+        unsettled (``Job.settle_callback``), as its next delivery: at least once across crashes,
+        and never to two threads, processes or instances at the same time.
+        """
+
+    def evict(self, now: float, max_age: float, keep: int) -> int:
+        """Forget jobs, oldest first; returns how many.
+
+        Those that ended more than ``max_age`` seconds before ``now`` (mock time) go, and in each
+        tenant those beyond its newest ``keep``. A job still executing or owing a callback stays.
         """
 
     def job_count(self) -> int: ...
@@ -83,3 +111,51 @@ class Store(Protocol):
         """Forget every tenant, or one tenant only (the manual clock's reading stays)."""
 
     def close(self) -> None: ...
+
+
+Entry = dict[str, Any]
+EntryFilter = Callable[[Entry], bool]
+
+
+class ControlState(Protocol):
+    """Journals, faults and settings shared by every thread (and, for a shared backend, every process)."""
+
+    def append(self, kind: str, entry: Entry) -> int:
+        """Record a journal entry; returns its sequence number (``entry["seq"]``)."""
+
+    def entries(self, kind: str, since: int = 0, accept: EntryFilter | None = None,
+                limit: int | None = None) -> list[Entry]:
+        """Entries with ``seq > since`` that ``accept`` lets through, oldest first."""
+
+    def wait(self, kind: str, since: int, accept: EntryFilter | None, timeout: float) -> Entry | None:
+        """Block until an entry with ``seq > since`` passes ``accept``, or ``timeout`` seconds pass."""
+
+    def add_fault(self, rule: FaultRule) -> FaultRule:
+        """Queue a rule; its ``id`` is assigned here."""
+
+    def take_fault(self, endpoint: str, tenant: str | None, draw: Callable[[], float]) -> Fault | None:
+        """The fault the next request to ``endpoint`` answers, if any; consumes one use of it."""
+
+    def faults(self) -> list[FaultRule]: ...
+
+    def clear_faults(self, tenant: str | None = None) -> None: ...
+
+    def settings(self) -> tuple[int, dict[str, Any]]:
+        """``(version, settings)``; the version grows with every :meth:`put_settings`."""
+
+    def put_settings(self, settings: dict[str, Any]) -> int: ...
+
+    def clear(self, tenant: str | None = None) -> None:
+        """Forget journals and faults (of one tenant only, when given); settings stay."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What one backend opened at one location: its store and its control state."""
+
+    store: Store
+    control: ControlState
+
+    def close(self) -> None:
+        """Release what this process holds (connections); the state itself stays."""
+        self.store.close()

@@ -1,22 +1,45 @@
-"""The default store: plain dicts behind one lock (one process, any number of threads)."""
+"""The default backend (``memory``): plain dicts behind one lock, one process, any number of threads."""
 
 from __future__ import annotations
 
 import copy
 import heapq
 import itertools
+import re
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
+from typing import Any
 
 from mock_server.accounts import Account
+from mock_server.faults import Fault
+from mock_server.faults import FaultRule
+from mock_server.faults import choose_fault
 from mock_server.jobs import Job
+from mock_server.store.base import DEFAULT_JOURNAL_LIMIT
+from mock_server.store.base import DEFAULT_LEASE
+from mock_server.store.base import JOURNAL_KINDS
+from mock_server.store.base import Backend
 from mock_server.store.base import Candidate
+from mock_server.store.base import Entry
+from mock_server.store.base import EntryFilter
 from mock_server.store.base import JobBuilder
 from mock_server.store.base import Rejected
 from mock_server.store.release import release_later
+
+LOCATION = re.compile("memory")
+SHARED = False
+"""One process's state: several worker processes would each have their own."""
+
+
+def open_backend(location: str, journal_limit: int = DEFAULT_JOURNAL_LIMIT) -> Backend:
+    """``memory``: a fresh state of this process only."""
+    return Backend(MemoryStore(), MemoryControlState(journal_limit), )
 
 
 @dataclass
@@ -37,6 +60,8 @@ class MemoryStore:
         self._clock: float | None = None
         # (due, tenant, jobid) of callbacks; stale entries are skipped when popped
         self._callbacks: list[tuple[float, str, str]] = []
+        # (lease end, tenant, jobid) of leased callbacks, on the wall clock; stale entries skipped too
+        self._leases: list[tuple[float, str, str]] = []
 
     def ensure_tenant(self, tenant: str, seed: Callable[[], tuple[list[Account], list[Job]]]) -> None:
         if tenant in self._tenants:
@@ -91,6 +116,9 @@ class MemoryStore:
         due = job.callback_due_at()
         if due is not None:
             heapq.heappush(self._callbacks, (due, job.tenant, job.jobid))
+        until = job.lease_until()
+        if until is not None:
+            heapq.heappush(self._leases, (until, job.tenant, job.jobid))
 
     def update_job(self, tenant: str, jobid: str, change: Callable[[Job], None]) -> Job | None:
         with self._lock:
@@ -131,21 +159,46 @@ class MemoryStore:
                                                   if job.is_executing(now)}
         return list(running)
 
-    def claim_callbacks(self, now: float, limit: int = 100) -> list[tuple[Job, str]]:
+    def claim_callbacks(self, now: float, limit: int = 100, *, lease: float = DEFAULT_LEASE,
+                        wall: float | None = None) -> list[tuple[Job, str]]:
+        wall = time.time() if wall is None else wall
         with self._lock:
+            found: dict[tuple[str, str], None] = {}
+            for heap, end in ((self._leases, wall), (self._callbacks, now)):
+                while heap and heap[0][0] <= end and len(found) < limit:
+                    _, tenant, jobid = heapq.heappop(heap)
+                    found[(tenant, jobid)] = None
             claimed: list[tuple[Job, str]] = []
-            while self._callbacks and self._callbacks[0][0] <= now and len(claimed) < limit:
-                _, tenant, jobid = heapq.heappop(self._callbacks)
+            for tenant, jobid in found:
                 state = self._tenants.get(tenant)
                 job = state.jobs.get(jobid) if state else None
                 if job is None:
                     continue
                 job = copy.deepcopy(job)
-                stage = job.claim_callback(now)
-                if stage is not None:
+                stages = job.take_callbacks(now, wall, lease)
+                if stages:
                     self._put(state, job)
-                    claimed.append((copy.copy(job), stage))
+                    claimed.extend((copy.copy(job), stage) for stage in stages)
             return claimed
+
+    def evict(self, now: float, max_age: float, keep: int) -> int:
+        """Walk each tenant's jobs from the oldest (insertion order), only as far as there is work."""
+        evicted = 0
+        old = now - max_age
+        with self._lock:
+            for state in self._tenants.values():
+                excess = len(state.jobs) - keep
+                doomed: list[Job] = []
+                for job in state.jobs.values():
+                    if excess <= len(doomed) and job.created >= old:
+                        break
+                    if (excess > len(doomed) or job.ends_at < old) and job.evictable(now):
+                        doomed.append(job)
+                for job in doomed:
+                    del state.jobs[job.jobid]
+                    state.executing.get(job.channel, {}).pop(job.jobid, None)
+                evicted += len(doomed)
+        return evicted
 
     def job_count(self) -> int:
         with self._lock:
@@ -166,9 +219,9 @@ class MemoryStore:
     def reset(self, tenant: str | None = None) -> None:
         with self._lock:
             if tenant is None:
-                old_tenants, old_callbacks = self._tenants, self._callbacks
-                self._tenants, self._callbacks = {}, []
-                release_later(old_tenants, old_callbacks, deep=True)
+                old = self._tenants, self._callbacks, self._leases
+                self._tenants, self._callbacks, self._leases = {}, [], []
+                release_later(*old, deep=True)
             else:
                 dropped = self._tenants.pop(tenant, None)
                 if dropped is not None:
@@ -176,3 +229,88 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class MemoryControlState:
+    """In-process :class:`~mock_server.store.base.ControlState`: bounded deques and a condition variable."""
+
+    def __init__(self, journal_limit: int = DEFAULT_JOURNAL_LIMIT) -> None:
+        self._changed = threading.Condition()
+        self._journals: dict[str, deque[Entry]] = {k: deque(maxlen=journal_limit) for k in JOURNAL_KINDS}
+        self._seq = {k: 0 for k in JOURNAL_KINDS}
+        self._rules: list[FaultRule] = []
+        self._rule_ids = 0
+        self._settings: dict[str, Any] = {}
+        self._settings_version = 0
+
+    def append(self, kind: str, entry: Entry) -> int:
+        with self._changed:
+            self._seq[kind] += 1
+            entry["seq"] = self._seq[kind]
+            self._journals[kind].append(entry)
+            self._changed.notify_all()
+            return entry["seq"]
+
+    def entries(self, kind: str, since: int = 0, accept: EntryFilter | None = None,
+                limit: int | None = None) -> list[Entry]:
+        with self._changed:
+            found = [e for e in self._journals[kind] if e["seq"] > since and (accept is None or accept(e))]
+        return found[:limit] if limit is not None else found
+
+    def wait(self, kind: str, since: int, accept: EntryFilter | None, timeout: float) -> Entry | None:
+        with self._changed:
+            found: list[Entry] = []
+
+            def arrived() -> bool:
+                found[:] = self.entries(kind, since, accept, limit=1)
+                return bool(found)
+
+            self._changed.wait_for(arrived, timeout=max(0.0, timeout))
+            return found[0] if found else None
+
+    def add_fault(self, rule: FaultRule) -> FaultRule:
+        with self._changed:
+            self._rule_ids += 1
+            rule = replace(rule, id=self._rule_ids)
+            self._rules.append(rule)
+            return rule
+
+    def take_fault(self, endpoint: str, tenant: str | None, draw: Callable[[], float]) -> Fault | None:
+        if not self._rules:
+            return None
+        with self._changed:
+            rule = choose_fault(self._rules, endpoint, tenant, draw)
+            if rule is None:
+                return None
+            index = self._rules.index(rule)
+            used = rule.used()
+            if used is None:
+                del self._rules[index]
+            else:
+                self._rules[index] = used
+            return rule.fault
+
+    def faults(self) -> list[FaultRule]:
+        with self._changed:
+            return list(self._rules)
+
+    def clear_faults(self, tenant: str | None = None) -> None:
+        with self._changed:
+            self._rules = [] if tenant is None else [r for r in self._rules if r.tenant != tenant]
+
+    def settings(self) -> tuple[int, dict[str, Any]]:
+        return self._settings_version, self._settings
+
+    def put_settings(self, settings: dict[str, Any]) -> int:
+        with self._changed:
+            self._settings = dict(settings)
+            self._settings_version += 1
+            return self._settings_version
+
+    def clear(self, tenant: str | None = None) -> None:
+        with self._changed:
+            for kind, journal in self._journals.items():
+                kept = [] if tenant is None else [e for e in journal if e.get("tenant") != tenant]
+                self._journals[kind] = deque(kept, maxlen=journal.maxlen)
+                release_later(journal)
+            self.clear_faults(tenant)

@@ -18,24 +18,25 @@ There is no cross-process notification in SQLite: :meth:`SqliteControlState.wait
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from dataclasses import replace
 from typing import Any
 
-from mock_server.control.state import DEFAULT_JOURNAL_LIMIT
-from mock_server.control.state import JOURNAL_KINDS
-from mock_server.control.state import Entry
-from mock_server.control.state import EntryFilter
-from mock_server.control.state import FaultRule
-from mock_server.control.state import choose_fault
 from mock_server.faults import Fault
-from mock_server.store.sqlite import SqliteStore
+from mock_server.faults import FaultRule
+from mock_server.faults import choose_fault
+from mock_server.store.base import DEFAULT_JOURNAL_LIMIT
+from mock_server.store.base import JOURNAL_KINDS
+from mock_server.store.base import Entry
+from mock_server.store.base import EntryFilter
+from mock_server.store.documents import dumps
+from mock_server.store.documents import rule_document
+from mock_server.store.documents import rule_of
+from mock_server.store.sqlite.store import SqliteStore
 
 POLL_INTERVAL = 0.02
 """Seconds between two looks at the journal while :meth:`SqliteControlState.wait` waits."""
@@ -60,7 +61,7 @@ _SCHEMA = (
 
 
 class SqliteControlState:
-    """A :class:`~mock_server.control.state.ControlState` shared by every process using one file.
+    """A :class:`~mock_server.store.base.ControlState` shared by every process using one file.
 
     Pass the :class:`~mock_server.store.sqlite.SqliteStore` (its connections are reused) or a path
     (a store of its own is opened, and closed by :meth:`close`).
@@ -88,7 +89,7 @@ class SqliteControlState:
         """
         table = _table(kind)
         entry.pop("seq", None)
-        data = _dumps(entry)
+        data = dumps(entry)
         tenant = entry.get("tenant")
         with self.store._transaction() as conn:
             seq = int(conn.execute(f"INSERT INTO {table} (tenant, data) VALUES (?, ?)", (tenant, data)).lastrowid)
@@ -156,7 +157,7 @@ class SqliteControlState:
             position = conn.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM faults").fetchone()[0]
             cursor = conn.execute(
                 "INSERT INTO faults (position, tenant, data) VALUES (?, ?, ?)",
-                (position, rule.tenant, _dumps(_rule_dict(rule))),
+                (position, rule.tenant, rule_document(rule)),
             )
             rule = replace(rule, id=int(cursor.lastrowid))
         return rule
@@ -178,13 +179,13 @@ class SqliteControlState:
             if used is None:
                 conn.execute("DELETE FROM faults WHERE id = ?", (rule.id,))
             elif used is not rule:
-                conn.execute("UPDATE faults SET data = ? WHERE id = ?", (_dumps(_rule_dict(used)), rule.id))
+                conn.execute("UPDATE faults SET data = ? WHERE id = ?", (rule_document(used), rule.id))
             return rule.fault
 
     @staticmethod
     def _rules(conn: sqlite3.Connection) -> list[FaultRule]:
         rows = conn.execute("SELECT id, data FROM faults ORDER BY position, id").fetchall()
-        return [_rule(rule_id, data) for rule_id, data in rows]
+        return [rule_of(rule_id, data) for rule_id, data in rows]
 
     def faults(self) -> list[FaultRule]:
         return self._rules(self.store._connection())
@@ -217,12 +218,12 @@ class SqliteControlState:
 
     def put_settings(self, settings: dict[str, Any]) -> int:
         with self.store._transaction() as conn:
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'settings'", (_dumps(settings),))
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'settings'", (dumps(settings),))
             row = conn.execute(
                 "UPDATE meta SET value = value + 1 WHERE key = 'settings_version' RETURNING value"
             ).fetchone()
         version = int(row[0])
-        self._settings = (version, json.loads(_dumps(settings)))
+        self._settings = (version, json.loads(dumps(settings)))
         return version
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -250,25 +251,8 @@ def _table(kind: str) -> str:
         raise KeyError(f"unknown journal {kind!r}; one of: {', '.join(JOURNAL_KINDS)}") from None
 
 
-def _dumps(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-
 
 def _entry(seq: int, data: str) -> Entry:
     entry: Entry = json.loads(data)
     entry["seq"] = seq
     return entry
-
-
-def _rule_dict(rule: FaultRule) -> dict[str, Any]:
-    data = asdict(rule)
-    del data["id"]  # the row's id is the rule's
-    return data
-
-
-@functools.lru_cache(maxsize=1024)
-def _rule(rule_id: int, data: str) -> FaultRule:
-    """A stored rule, parsed once per process (rules and faults are frozen, so sharing is safe)."""
-    fields = json.loads(data)
-    fields["fault"] = Fault(**fields["fault"])
-    return FaultRule(id=rule_id, **fields)

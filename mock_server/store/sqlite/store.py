@@ -8,36 +8,37 @@ and a job is committed before its HTTP answer leaves, so it survives the process
 ``jobs.callback_at`` mirrors ``Job.callback_due_at()`` (``NULL``: no callback left), so
 :meth:`SqliteStore.claim_callbacks` is a range search on a partial index holding only the jobs
 that still owe a callback. The control plane's journals, faults and settings live in the same
-file (:mod:`mock_server.store.sqlite_control`).
+file (:mod:`mock_server.store.sqlite.control`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mock_server.accounts import Account
 from mock_server.jobs import Job
+from mock_server.store.base import DEFAULT_LEASE
 from mock_server.store.base import Candidate
 from mock_server.store.base import JobBuilder
 from mock_server.store.base import Rejected
+from mock_server.store.documents import account_document
+from mock_server.store.documents import account_of
+from mock_server.store.documents import dumps
+from mock_server.store.documents import job_of
 
-if TYPE_CHECKING:
-    from mock_server.store.sqlite_control import SqliteControlState
-
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """``PRAGMA user_version`` of the layout below; a file with a higher one is refused.
 
 1: the first layout. 2: ``jobs.callback_at`` and its partial index ``jobs_callbacks``.
+3: ``jobs.lease_until`` (callbacks out with a sender) and its partial index ``jobs_leases``.
 """
 
 BUSY_TIMEOUT = 10.0
@@ -49,12 +50,14 @@ _SCHEMA = (
     " PRIMARY KEY (tenant, channel))",
     "CREATE TABLE IF NOT EXISTS jobs (tenant TEXT NOT NULL, jobid TEXT NOT NULL, channel TEXT NOT NULL,"
     " ends_at REAL NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, callback_at REAL,"
+    " lease_until REAL,"
     " PRIMARY KEY (tenant, jobid))",
     "CREATE INDEX IF NOT EXISTS jobs_executing ON jobs (tenant, channel, ends_at)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)",
     "INSERT OR IGNORE INTO meta (key, value) VALUES ('sequence', 0), ('generation', 0)",
 )
 _CALLBACK_INDEX = "CREATE INDEX IF NOT EXISTS jobs_callbacks ON jobs (callback_at) WHERE callback_at IS NOT NULL"
+_LEASE_INDEX = "CREATE INDEX IF NOT EXISTS jobs_leases ON jobs (lease_until) WHERE lease_until IS NOT NULL"
 
 DUE_CALLBACKS_SQL = (
     "SELECT tenant, jobid, data FROM jobs WHERE callback_at IS NOT NULL AND callback_at <= ?"
@@ -63,22 +66,38 @@ DUE_CALLBACKS_SQL = (
 """The callback query: a range search on the partial index ``jobs_callbacks``, so jobs that owe
 no callback (the vast majority) cost nothing."""
 
+EXPIRED_LEASES_SQL = (
+    "SELECT tenant, jobid, data FROM jobs WHERE lease_until IS NOT NULL AND lease_until <= ?"
+    " ORDER BY lease_until LIMIT ?"
+)
+"""Callbacks whose sender stopped before settling them: a range search on ``jobs_leases``."""
+
 EXECUTING_SQL = "SELECT jobid FROM jobs WHERE tenant = ? AND channel = ? AND ends_at > ? ORDER BY seq, rowid"
 """The admission query: a range search on ``jobs_executing``, so finished jobs and other channels
 cost nothing. ``rowid`` breaks ties between directly inserted jobs (they share a ``seq``)."""
 
 _UPSERT_JOB = (
-    "INSERT INTO jobs (tenant, jobid, channel, ends_at, seq, data, callback_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO jobs (tenant, jobid, channel, ends_at, seq, data, callback_at, lease_until)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (tenant, jobid) DO UPDATE SET channel = excluded.channel, ends_at = excluded.ends_at,"
-    " data = excluded.data, callback_at = excluded.callback_at"
+    " data = excluded.data, callback_at = excluded.callback_at, lease_until = excluded.lease_until"
 )
 _UPDATE_JOB = (
-    "UPDATE jobs SET channel = ?, ends_at = ?, data = ?, callback_at = ? WHERE tenant = ? AND jobid = ?"
+    "UPDATE jobs SET channel = ?, ends_at = ?, data = ?, callback_at = ?, lease_until = ?"
+    " WHERE tenant = ? AND jobid = ?"
 )
 _UPSERT_ACCOUNT = (
     "INSERT INTO accounts (tenant, channel, data) VALUES (?, ?, ?)"
     " ON CONFLICT (tenant, channel) DO UPDATE SET data = excluded.data"
 )
+
+_SETTLED = "callback_at IS NULL AND lease_until IS NULL AND json_extract(data, '$.extra.seed') IS NULL"
+"""A job that owes no callback and is no seed job (a fixture): the only kind retention may forget
+(``Job.evictable``; whether it has ended is the caller's condition)."""
+_CROWDED_SQL = "SELECT tenant, COUNT(*) FROM jobs GROUP BY tenant HAVING COUNT(*) > ?"
+_OLDEST = "SELECT rowid, ends_at, callback_at, lease_until, data FROM jobs ORDER BY rowid LIMIT ?"
+EVICT_WINDOW = 2000
+"""Rows the age rule looks at per run, oldest first."""
 
 # Connections opened before a fork, found again in the child. SQLite forbids using one across a
 # fork, and closing it in the child could disturb the parent's locks: keep it referenced, untouched.
@@ -151,7 +170,10 @@ class SqliteStore:
                     # A version-1 file. Its jobs predate callbacks: NULL (none owed) for every one,
                     # rather than a burst of stale callbacks for long-finished jobs after an upgrade.
                     conn.execute("ALTER TABLE jobs ADD COLUMN callback_at REAL")
+                if "lease_until" not in columns:
+                    conn.execute("ALTER TABLE jobs ADD COLUMN lease_until REAL")
                 conn.execute(_CALLBACK_INDEX)
+                conn.execute(_LEASE_INDEX)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -164,7 +186,7 @@ class SqliteStore:
         """One ``BEGIN IMMEDIATE`` write transaction: committed on exit, rolled back on any exception.
 
         Nested use on the same thread (a callback writing) becomes a savepoint of the outer one.
-        :class:`~mock_server.store.sqlite_control.SqliteControlState` uses this and
+        :class:`~mock_server.store.sqlite.control.SqliteControlState` uses this and
         :meth:`_connection` too, so the control tables share the connections and the write lock.
         """
         conn = self._connection()
@@ -239,13 +261,13 @@ class SqliteStore:
         rows = self._connection().execute(
             "SELECT data FROM accounts WHERE tenant = ? ORDER BY rowid", (tenant,)
         )
-        return [_account(data) for (data,) in rows]
+        return [account_of(data) for (data,) in rows]
 
     def account(self, tenant: str, channel: str) -> Account | None:
         row = self._connection().execute(
             "SELECT data FROM accounts WHERE tenant = ? AND channel = ?", (tenant, channel)
         ).fetchone()
-        return _account(row[0]) if row else None
+        return account_of(row[0]) if row else None
 
     def put_account(self, tenant: str, account: Account) -> None:
         with self._transaction() as conn:
@@ -254,7 +276,7 @@ class SqliteStore:
 
     @staticmethod
     def _put_account(conn: sqlite3.Connection, tenant: str, account: Account) -> None:
-        conn.execute(_UPSERT_ACCOUNT, (tenant, account.channel, _dumps(asdict(account))))
+        conn.execute(_UPSERT_ACCOUNT, (tenant, account.channel, account_document(account)))
 
     def delete_account(self, tenant: str, channel: str) -> bool:
         cursor = self._connection().execute(
@@ -268,7 +290,7 @@ class SqliteStore:
         row = self._connection().execute(
             "SELECT data FROM jobs WHERE tenant = ? AND jobid = ?", (tenant, jobid)
         ).fetchone()
-        return _job(row[0]) if row else None
+        return job_of(row[0]) if row else None
 
     def insert_job(self, job: Job) -> None:
         """Store a job as it is (replacing one with the same id), without admission.
@@ -281,16 +303,18 @@ class SqliteStore:
 
     @staticmethod
     def _put_job(conn: sqlite3.Connection, tenant: str, job: Job, sequence: int) -> None:
-        data = _dumps(job.to_dict())
+        data = dumps(job.to_dict())
         conn.execute(
-            _UPSERT_JOB, (tenant, job.jobid, job.channel, job.ends_at, sequence, data, job.callback_due_at())
+            _UPSERT_JOB,
+            (tenant, job.jobid, job.channel, job.ends_at, sequence, data, job.callback_due_at(), job.lease_until()),
         )
 
     @staticmethod
     def _write_back(conn: sqlite3.Connection, tenant: str, jobid: str, job: Job) -> None:
         """Rewrite a loaded job's document and lookup columns (its ``seq`` stays)."""
-        data = _dumps(job.to_dict())
-        conn.execute(_UPDATE_JOB, (job.channel, job.ends_at, data, job.callback_due_at(), tenant, jobid))
+        data = dumps(job.to_dict())
+        conn.execute(_UPDATE_JOB, (job.channel, job.ends_at, data, job.callback_due_at(), job.lease_until(),
+                                   tenant, jobid))
 
     def update_job(self, tenant: str, jobid: str, change: Callable[[Job], None]) -> Job | None:
         """Load, ``change`` and write back in one transaction; an exception in ``change`` keeps the job."""
@@ -300,7 +324,7 @@ class SqliteStore:
             ).fetchone()
             if row is None:
                 return None
-            job = _job(row[0])
+            job = job_of(row[0])
             change(job)
             self._write_back(conn, tenant, jobid, job)
             return job
@@ -340,37 +364,59 @@ class SqliteStore:
         """The last sequence number handed out."""
         return int(conn.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()[0])
 
-    def claim_callbacks(self, now: float, limit: int = 100) -> list[tuple[Job, str]]:
-        """Take up to ``limit`` callbacks due at ``now``, earliest first, in one write transaction.
+    def claim_callbacks(self, now: float, limit: int = 100, *, lease: float = DEFAULT_LEASE,
+                        wall: float | None = None) -> list[tuple[Job, str]]:
+        """Lease up to ``limit`` jobs' callbacks, expired leases first, in one write transaction.
 
-        Each claimed job is written back with its claim recorded and ``callback_at`` moved to its
-        next callback (or ``NULL``), inside the same transaction that selected it: the write lock
-        makes every other thread and process see either the unclaimed row or the claimed one.
-        Every worker's scheduler calls this a few times a second: when nothing is due, one read
-        on the index answers, without taking the write lock.
+        Each claimed job is written back with its lease recorded, ``callback_at`` moved to its next
+        callback (or ``NULL``) and ``lease_until`` to its earliest lease, inside the transaction that
+        selected it: the write lock makes every other thread and process see either the unclaimed row
+        or the claimed one. Every worker's scheduler calls this a few times a second: when nothing is
+        due, one read on each index answers, without taking the write lock.
         """
-        if limit <= 0 or self._connection().execute(DUE_CALLBACKS_SQL, (now, 1)).fetchone() is None:
+        wall = time.time() if wall is None else wall
+        conn = self._connection()
+        if limit <= 0 or (conn.execute(DUE_CALLBACKS_SQL, (now, 1)).fetchone() is None
+                          and conn.execute(EXPIRED_LEASES_SQL, (wall, 1)).fetchone() is None):
             return []
         with self._transaction() as conn:
+            rows = {(tenant, jobid): data for tenant, jobid, data in conn.execute(EXPIRED_LEASES_SQL, (wall, limit))}
+            for tenant, jobid, data in conn.execute(DUE_CALLBACKS_SQL, (now, limit - len(rows))).fetchall():
+                rows.setdefault((tenant, jobid), data)
             claimed: list[tuple[Job, str]] = []
-            for tenant, jobid, data in conn.execute(DUE_CALLBACKS_SQL, (now, limit)).fetchall():
-                job = _job(data)
-                stage = job.claim_callback(now)
+            for (tenant, jobid), data in rows.items():
+                job = job_of(data)
+                stages = job.take_callbacks(now, wall, lease)
                 self._write_back(conn, tenant, jobid, job)  # also repairs a stale callback_at
-                if stage is not None:
-                    claimed.append((job, stage))
+                claimed.extend((job, stage) for stage in stages)
             return claimed
+
+    def evict(self, now: float, max_age: float, keep: int) -> int:
+        """Two deletes in one write transaction, taken only when a read finds something to forget.
+
+        The age rule looks at the oldest :data:`EVICT_WINDOW` rows (rowid order is insertion order),
+        so a run costs the same however many jobs the file holds; the count rule reads the tenants'
+        counts from the primary key index.
+        """
+        conn = self._connection()
+        old = now - max_age
+        too_old = conn.execute(f"SELECT 1 FROM ({_OLDEST}) WHERE ends_at < ? AND {_SETTLED} LIMIT 1",
+                               (EVICT_WINDOW, old)).fetchone()
+        crowded = conn.execute(_CROWDED_SQL, (keep,)).fetchall()
+        if too_old is None and not crowded:
+            return 0
+        with self._transaction() as conn:
+            evicted = conn.execute(
+                f"DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM ({_OLDEST}) WHERE ends_at < ? AND {_SETTLED})",
+                (EVICT_WINDOW, old)).rowcount
+            for tenant, count in conn.execute(_CROWDED_SQL, (keep,)).fetchall():
+                evicted += conn.execute(
+                    f"DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE tenant = ? AND ends_at <= ?"
+                    f" AND {_SETTLED} ORDER BY seq, rowid LIMIT ?)", (tenant, now, count - keep)).rowcount
+        return evicted
 
     def job_count(self) -> int:
         return int(self._connection().execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
-
-    # --- control plane -----------------------------------------------------------------------
-
-    def control_state(self, journal_limit: int) -> SqliteControlState:
-        """Journals, faults and settings in this store's file, shared by every process using it."""
-        from mock_server.store.sqlite_control import SqliteControlState
-
-        return SqliteControlState(self, journal_limit)
 
     # --- clock and lifecycle -----------------------------------------------------------------
 
@@ -405,15 +451,3 @@ class SqliteStore:
             conn.close()
         else:
             _INHERITED.append(conn)
-
-
-def _dumps(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-
-
-def _job(data: str) -> Job:
-    return Job.from_dict(json.loads(data))
-
-
-def _account(data: str) -> Account:
-    return Account(**json.loads(data))
