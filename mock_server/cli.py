@@ -15,7 +15,7 @@ from mock_server.config import ConfigError
 from mock_server.config import MockConfig
 
 # The options that map one-to-one onto MockConfig fields (``--config`` is the file itself).
-_OVERRIDABLE = ("host", "port", "store", "clock", "seed", "workers")
+_OVERRIDABLE = ("host", "port", "store", "clock", "seed", "workers", "time_scale")
 _FROM_USER = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
 
 
@@ -50,7 +50,7 @@ def main() -> None:
 
 def _option(*decls: str, **kwargs: object):
     """An option that also reads ``PIXVERSE_MOCK_<NAME>`` and defaults to ``None`` (= not given)."""
-    name = decls[0].removeprefix("--").upper()
+    name = decls[0].removeprefix("--").upper().replace("-", "_")
     return click.option(*decls, envvar=f"PIXVERSE_MOCK_{name}", show_envvar=True, default=None, **kwargs)
 
 
@@ -65,6 +65,8 @@ def _option(*decls: str, **kwargs: object):
          help="Scenario file, or the name of a shipped one (fixtures/scenarios): its config and faults.")
 @_option("--workers", type=click.IntRange(min=1),
          help="Processes with sqlite; with memory, one process with 4 threads per worker.  [default: 1]")
+@_option("--time-scale", type=click.FloatRange(min=0, min_open=True),
+         help="Mock time runs this many times faster than wall time (fast/realistic clocks).  [default: 1]")
 @click.pass_context
 def serve(ctx: click.Context, config_file: str | None, scenario: str | None, **options: object) -> None:
     """Start the mock server (gunicorn, gthread workers).

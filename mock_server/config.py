@@ -55,12 +55,18 @@ class MockConfig:
     callback_duplicate_rate: float = 0.0
     journal_limit: int = 50_000
     jobs: tuple[Mapping[str, Any], ...] = ()
+    time_scale: float = 1.0
+    time_origin: float | None = None
 
     def __post_init__(self) -> None:
         if self.clock not in PROFILES:
             raise ConfigError(f"clock must be one of {', '.join(PROFILES)}, not {self.clock!r}")
         if not (self.store == "memory" or self.store.startswith("sqlite:")):
             raise ConfigError(f"store must be 'memory' or 'sqlite:PATH', not {self.store!r}")
+        if not (isinstance(self.time_scale, int | float) and self.time_scale > 0):
+            raise ConfigError(f"time_scale must be a positive number, not {self.time_scale!r}")
+        if self.time_scale != 1 and self.clock == "manual":
+            raise ConfigError("time_scale applies to the fast and realistic clocks (the manual clock moves when told)")
         if self.workers < 1:
             raise ConfigError("workers must be at least 1")
         for account in self.accounts:
@@ -130,7 +136,8 @@ def _coerce(name: str, value: Any) -> Any:
         return Path(value) if value else None
     if name == "jobs":
         return tuple(dict(job) for job in value or ())
-    if name in {"clock_start", "callback_timeout", "callback_delay", "callback_duplicate_rate"}:
+    if name in {"clock_start", "callback_timeout", "callback_delay", "callback_duplicate_rate", "time_scale",
+                "time_origin"}:
         try:
             return None if value is None else float(value)
         except (TypeError, ValueError) as exc:

@@ -14,6 +14,7 @@ from mock_server.clock import MANUAL_EPOCH
 from mock_server.clock import PROFILES
 from mock_server.clock import Clock
 from mock_server.clock import ManualClock
+from mock_server.clock import ScaledClock
 from mock_server.clock import SystemClock
 from mock_server.config import MockConfig
 from mock_server.control.callbacks import CallbackDispatcher
@@ -36,6 +37,14 @@ def open_store(config: MockConfig) -> tuple[Store, ControlState]:
         store = SqliteStore(config.sqlite_path)
         return store, store.control_state(config.journal_limit)
     return MemoryStore(), MemoryControlState(config.journal_limit)
+
+
+def callback_poll_interval(time_scale: float) -> float:
+    """Wall seconds between looks for due callbacks: 0.1, or less on an accelerated clock (>= 10 ms).
+
+    A callback then leaves at most half a mock second after its job ended, at time scales up to 50.
+    """
+    return max(0.01, min(0.1, 0.5 / time_scale))
 
 
 class MockRuntime(ControlOperations):
@@ -61,13 +70,16 @@ class MockRuntime(ControlOperations):
             self.store, self.clock, self.control,
             lambda job, at: self.service.renderer.render(job, at, self.public_url),
             timeout=config.callback_timeout, attempts=config.callback_attempts, workers=config.callback_workers,
-            delay=config.callback_delay, duplicate_rate=config.callback_duplicate_rate, draw=self.draw,
+            delay=config.callback_delay / config.time_scale, duplicate_rate=config.callback_duplicate_rate,
+            draw=self.draw, poll_interval=callback_poll_interval(config.time_scale),
         )
         self.callbacks.start()
 
     def _make_clock(self) -> Clock:
         if self.config.clock == "manual":
             return ManualClock(self.store, self.config.clock_start or MANUAL_EPOCH)
+        if self.config.time_scale != 1:
+            return ScaledClock(self.config.time_scale, self.config.time_origin)
         return SystemClock()
 
     @property

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -139,6 +141,9 @@ def run(config: MockConfig, scenario: Scenario | None = None) -> None:
     ``config`` is final (a scenario's config already laid in); the scenario's faults are queued
     once: in the one worker of the memory store, or here, before forking, in the SQLite file.
     """
+    if config.time_scale != 1 and config.time_origin is None:
+        # one origin for every worker process, so their accelerated clocks agree
+        config = replace(config, time_origin=time.time())
     if scenario is not None and config.sqlite_path is not None:
         from mock_server.store.sqlite import SqliteStore
 
