@@ -1,12 +1,13 @@
 """The sync driver: a Python client behind the adapter protocol, on the mock's manual clock.
 
 The adapter protocol is :mod:`contract_tests.adapter`. The driver does the task as a caller would:
-jobs in task order, each submitted as soon as it may be (a button once its parent's result is in, so
-buttons are pressed while other jobs still execute), then every result waited for and downloaded. The client's injected ``sleep`` moves the mock's clock
-and, for a callback-driven client, hands it the callbacks that fell due (``on_callback``). What the
-calls return or raise becomes the report of the command protocol. A client that runs over its budget
-gets :class:`~contract_tests.drivers.BudgetExceeded` raised inside it (from ``sleep``, or into its
-thread when it never sleeps) and is abandoned if it still does not stop.
+jobs in task order, each submitted as soon as it may be (a button once its parent's result is in,
+so buttons are pressed while other jobs still execute), then every result waited for and
+downloaded. The client's injected ``sleep`` moves the mock's clock and, for a callback-driven
+client, hands it the callbacks that fell due (``on_callback``). What the calls return or raise
+becomes the report of the command protocol. A client that runs over its budget gets
+:class:`~contract_tests.drivers.BudgetExceeded` raised inside it (from ``sleep``, or into its thread
+when it never sleeps) and is abandoned if it still does not stop.
 """
 
 from __future__ import annotations
