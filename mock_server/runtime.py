@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from mock_server.buttons import ButtonGraph
 from mock_server.clock import MANUAL_EPOCH
@@ -63,6 +65,8 @@ class MockRuntime(ControlOperations):
         media = MediaLibrary(fixtures_dir() / "videos")
         self.service = PixverseService(config, self.store, self.clock, PROFILES[config.clock], graph, media)
         self.errors: list[BaseException] = []
+        self.request_listeners: list[Callable[[dict[str, Any]], None]] = []
+        """Listeners added by :meth:`on_request`."""
         """Unexpected exceptions raised while answering (bugs); the test kit re-raises them."""
         self._rng = random.Random(f"faults:{config.seed}")
         self._rng_lock = threading.Lock()
@@ -102,6 +106,17 @@ class MockRuntime(ControlOperations):
 
     def now(self) -> float:
         return self.clock.now()
+
+    def on_request(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """Call ``listener(entry)`` with each request journal entry (with ``seq``) as it is recorded.
+
+        It runs in the request's thread, before its answer leaves. Returns a function that removes it.
+
+        The contract kit shapes each accepted job here, so a client cannot see a job before its
+        generated fate is set. Not called when the journal is off (``journal_limit: 0``).
+        """
+        self.request_listeners.append(listener)
+        return lambda: self.request_listeners.remove(listener)
 
     def close(self) -> None:
         self.callbacks.stop()

@@ -69,7 +69,10 @@ def register_journaling(app: Flask) -> None:
         runtime = current_app.extensions["pixverse_mock"]
         if runtime.config.journal_limit == 0:  # no request journal: nothing would be kept
             return response
-        runtime.control.append("requests", _entry(runtime, req, g._get_current_object(), response))
+        entry = _entry(runtime, req, g._get_current_object(), response)
+        seq = runtime.control.append("requests", entry)
+        for listener in list(runtime.request_listeners):
+            listener({**entry, "seq": seq})
         return response
 
 

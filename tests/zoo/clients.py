@@ -249,7 +249,7 @@ class RaisesHttpError(BrokenClient):
         response.raise_for_status()
         return response.json()
 
-    def _submit(self, endpoint: str, limit: int, **body: Any) -> dict[str, Any]:
+    def _submit(self, endpoint: str, limit: int, by_callback: bool = False, **body: Any) -> dict[str, Any]:
         self._wait_for_room(limit)
         job = self._call("POST", endpoint, **body)
         self._track(job)
