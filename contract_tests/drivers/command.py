@@ -1,4 +1,7 @@
-"""Run a client command in any language on one task, in accelerated time, and never let it hang.
+"""The command driver: a client in any language, run once per example, in accelerated time, never hanging.
+
+:class:`CommandDriver` fits the runner (:mod:`contract_tests.runner`); :func:`run_command` is the
+mechanics of one run.
 
 The command runs in its own process group (a new session) with the protocol's environment
 (:mod:`contract_tests.drivers.command_protocol`), under ``faketime -f '+0 xR'`` (libfaketime) so
@@ -15,7 +18,9 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -24,16 +29,27 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from contract_tests.drivers import Budget
+from contract_tests.drivers import DriverRun
 from contract_tests.drivers.command_protocol import protocol_environment
 from contract_tests.drivers.command_protocol import read_report
 from contract_tests.drivers.command_protocol import task_problems
+from contract_tests.example import Example
+from contract_tests.staging import Stage
+from mock_server import MockConfig
 from mock_server.accounts import mask_secret
+from mock_server.resources import fixtures_dir
 
 CHECK_INTERVAL = 0.05
 """Wall seconds between looks at the process, the wall budget and ``stop_when``."""
 TAIL_CHARS = 4000
 """How much of the end of stdout and stderr a run keeps."""
 SHM_DIR = Path("/dev/shm")
+FACE = fixtures_dir() / "faces" / "face.png"
+LISTEN_HOST = "127.0.0.1"
+DEFAULT_TIME_SCALE = 50.0
+"""Chosen by measurement (``bench/RESULTS.md``, "Time scale"): above it a run barely gets faster
+(process start-up dominates) while each request's latency costs R times more mock time."""
 
 
 class FaketimeMissing(RuntimeError):
@@ -62,6 +78,82 @@ class CommandRun:
     def cut_off(self) -> bool:
         """The kit ended the run (wall budget or ``stop_when``) instead of the client finishing."""
         return self.timed_out or self.stopped is not None
+
+    def summary(self) -> str:
+        """How the command ended and the end of its stderr, for a report."""
+        ended = ("cut off" if self.cut_off else f"exit status {self.exit_code}") + f" after {self.wall_seconds:.2f} s"
+        tail = self.stderr.strip()[-600:]
+        return f"client {ended}" + (f"; stderr: {tail}" if tail else "")
+
+
+class CommandDriver:
+    """Runs ``command`` (a program in any language) on each example through the command protocol.
+
+    The mock runs a system clock ``time_scale`` times faster than wall time, and the command runs
+    under ``faketime -f '+0 x<time_scale>'`` unless ``faketime`` is False (then the client divides
+    its waits by ``PIXVERSE_WAIT_SCALE`` itself). ``env`` (default: this process's environment) is
+    extended with the ``PIXVERSE_*`` variables; the command runs in ``cwd`` (default: here).
+    """
+
+    name = "command"
+
+    def __init__(self, command: str | list[str], *, time_scale: float = DEFAULT_TIME_SCALE, faketime: bool = True,
+                 env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
+        self.command = command
+        self.time_scale = time_scale
+        self.faketime = faketime
+        self.env = env
+        self.cwd = cwd
+        if faketime:
+            _faketime_binary()  # fail now, not at the first example
+
+    def mock_config(self, base: MockConfig) -> MockConfig:
+        return base.with_overrides(clock="fast", time_scale=self.time_scale)
+
+    def run(self, example: Example, stage: Stage, budget: Budget) -> DriverRun:
+        with tempfile.TemporaryDirectory(prefix="pixverse-contract-") as scratch:
+            workdir = Path(scratch)
+            callbacks = None
+            if stage.reply_url is not None and stage.relay is not None:
+                port = free_port()
+                callbacks = {"reply_url": stage.reply_url, "listen_host": LISTEN_HOST, "listen_port": port}
+                stage.relay.forward_to(f"http://{LISTEN_HOST}:{port}/")
+            task = example.task_json(base_url=stage.base_url, token=stage.token, face=str(FACE),
+                                     download_dir=str(workdir / "downloads"), time_scale=self.time_scale,
+                                     callbacks=callbacks)
+            try:
+                run = run_command(self.command, task, env=os.environ if self.env is None else self.env,
+                                  time_scale=self.time_scale, wall_budget=budget.wall_seconds,
+                                  faketime=self.faketime, workdir=workdir, cwd=self.cwd,
+                                  stop_when=_budget_watch(stage, budget))
+            finally:
+                if stage.relay is not None:
+                    stage.relay.receiver = None
+        over_budget = run.stopped
+        if run.timed_out:
+            over_budget = (f"still running after {budget.wall_seconds:g} s of wall time "
+                           f"({budget.wall_seconds * self.time_scale:g} s of mock time)")
+        return DriverRun(report=run.report, problem=run.problem, over_budget=over_budget, details=run.summary())
+
+
+def _budget_watch(stage: Stage, budget: Budget) -> Callable[[], str | None]:
+    started = stage.control.now()
+
+    def over() -> str | None:
+        if stage.over_requests.is_set():
+            return f"sent more than {budget.requests} requests"
+        if stage.control.now() - started > budget.mock_seconds:
+            return f"still running after {budget.mock_seconds:g} s of mock time"
+        return None
+
+    return over
+
+
+def free_port(host: str = LISTEN_HOST) -> int:
+    """A port nothing listens on now (for the client's callback listener)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
 
 
 def run_command(
