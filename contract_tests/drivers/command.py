@@ -73,6 +73,8 @@ class CommandRun:
     """The end of the command's stdout, the token masked (so are :attr:`stderr` and :attr:`problem`)."""
     stderr: str
     wall_seconds: float
+    pid: int | None = None
+    """The process id of the command (of the ``faketime`` wrapper under faketime); also its group id."""
 
     @property
     def cut_off(self) -> bool:
@@ -216,6 +218,7 @@ def run_command(
         stdout=_masked(_tail(out_path), secret),
         stderr=_masked(_tail(err_path), secret),
         wall_seconds=wall,
+        pid=process.pid,
     )
 
 

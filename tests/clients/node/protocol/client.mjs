@@ -297,14 +297,14 @@ export class TaskClient {
 
 // Read the task, run it, write the report: the whole of the protocol.
 export async function main(Client = TaskClient) {
-  const task = JSON.parse(await readFile(process.env.PIXVERSE_TASK, "utf8"));
-  const report = await new Client(task).run();
-  await writeFile(process.env.PIXVERSE_REPORT, JSON.stringify(report));
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error) => {
+  try {
+    const task = JSON.parse(await readFile(process.env.PIXVERSE_TASK, "utf8"));
+    const report = await new Client(task).run();
+    await writeFile(process.env.PIXVERSE_REPORT, JSON.stringify(report));
+  } catch (error) {
     console.error(String(error?.stack ?? error));
     process.exit(1);
-  });
+  }
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
