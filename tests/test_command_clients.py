@@ -1,0 +1,110 @@
+"""Clients in other languages through the command protocol: Node (correct and broken) and bash.
+
+Real programs, run by the command driver under faketime against a threaded mock on 127.0.0.1 whose
+clock runs at the same rate. The correct Node client and the bash client pass generated examples
+(``check_command``); each broken Node client (``tests/clients/node/protocol/broken``, one mistake
+each) is run on one example that gives its mistake a chance and must be caught by the property it
+targets, and the correct client, run on that same example, must not be. The whole zoo through
+generation and shrinking is ``python -m bench.command_zoo`` (minutes; figures in bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from contract_tests.drivers import Budget
+from contract_tests.drivers.command import CommandDriver
+from contract_tests.example import Behaviour
+from contract_tests.example import Example
+from contract_tests.example import JobSpec
+from contract_tests.example import Outcome
+from contract_tests.example import with_invalid_input
+from contract_tests.runner import check_command
+from contract_tests.runner import session_for
+
+CLIENTS = Path(__file__).parent / "clients"
+NODE = CLIENTS / "node" / "protocol"
+TIME_SCALE = 50.0
+BUDGET = Budget(wall_seconds=8.0)
+"""Wall seconds per run: 400 s of mock time at x50, far more than any example below needs."""
+CUT_OFF = Budget(wall_seconds=3.0)
+"""For the client that never ends: 150 s of mock time, where a correct client needs about 20."""
+
+ONE_JOB = (JobSpec("a", prompt="a cat"),)
+TWO_JOBS = (JobSpec("a", prompt="a cat"), JobSpec("b", prompt="a dog"))
+WITH_BUTTON = (JobSpec("a", prompt="a cat"), JobSpec("b", "button", "a new take", parent="a", button="🔀"))
+
+# Each broken client: the example that gives its mistake a chance, and the property that must catch it.
+ZOO = {
+    # three 429s in a row: one immediate retry may look like a wait when the machine stalls it 0.2 s (x50)
+    "retries-429-at-once": (Example(ONE_JOB, Behaviour(faults=(("meme_face", "discord429"),) * 3)),
+                            "waits_after_429"),
+    "ignores-max-jobs": (Example((JobSpec("a", prompt="a cat", fields={"maxJobs": 1}),
+                                  JobSpec("b", prompt="a dog", fields={"maxJobs": 1}))), "respects_max_jobs"),
+    "polls-every-second": (Example(ONE_JOB, Behaviour(outcomes=(Outcome(duration=30),))),
+                           "polls_no_faster_than_10s"),
+    "polls-after-final": (Example(ONE_JOB), "stops_polling_at_terminal_status"),
+    "final-failure-is-success": (Example(ONE_JOB, Behaviour(outcomes=(Outcome("moderated", 20),))),
+                                 "final_failures_are_not_results"),
+    "drops-reply-ref": (Example((JobSpec("a", prompt="a cat", fields={"replyRef": "order-17"}),)),
+                        "sends_what_was_asked"),
+    "renames-negative-prompt": (Example((JobSpec("a", prompt="a cat", fields={"negative_prompt": "blur"}),)),
+                                "sends_what_was_asked"),
+    "never-downloads": (Example(ONE_JOB), "downloads_completed_results"),
+    "presses-unoffered-button": (Example(WITH_BUTTON), "buttons_come_from_parent"),
+    "json-instead-of-multipart": (Example(ONE_JOB), "meme_face_is_multipart_with_file"),
+    "no-bearer": (Example(ONE_JOB), "bearer_auth_on_every_request"),
+    "swallows-errors": (Example((with_invalid_input(ONE_JOB[0], "aspect_ratio_unsupported"),),
+                                invalid_input="aspect_ratio_unsupported"), "documented_errors_surface"),
+    "counts-duplicate-callbacks": (Example(TWO_JOBS, Behaviour(outcomes=(Outcome(callback="duplicated"),) * 2),
+                                           callbacks=True), "result_reaches_caller_once"),
+    "never-falls-back": (Example(ONE_JOB, Behaviour(outcomes=(Outcome(duration=10, callback="never"),)),
+                                 callbacks=True), "finishes_within_budget"),
+}
+
+
+def node(script: Path) -> CommandDriver:
+    return CommandDriver(["node", str(script)], time_scale=TIME_SCALE)
+
+
+@pytest.fixture(scope="module")
+def session():
+    """One mock at x50 and one callback relay for the module (each example resets the mock)."""
+    with session_for(node(NODE / "client.mjs")) as opened:
+        yield opened
+
+
+def test_every_broken_node_client_has_an_example_here():
+    assert sorted(p.stem for p in (NODE / "broken").glob("*.mjs")) == sorted(ZOO)
+    assert len(ZOO) >= 8
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_broken_node_client_is_caught_by_its_property(session, name):
+    example, target = ZOO[name]
+    budget = CUT_OFF if target == "finishes_within_budget" else BUDGET
+    caught = {v.property for v in session.run_example(node(NODE / "broken" / f"{name}.mjs"), example, budget)}
+    assert target in caught, f"{name}: expected {target}, the judge found {sorted(caught) or 'nothing'}"
+
+
+@pytest.mark.parametrize("name", ["counts-duplicate-callbacks", "final-failure-is-success", "ignores-max-jobs",
+                                  "never-falls-back", "swallows-errors"])
+def test_correct_node_client_passes_the_examples_that_catch_the_others(session, name):
+    example, _ = ZOO[name]
+    assert session.run_example(node(NODE / "client.mjs"), example, BUDGET) == []
+
+
+def test_correct_node_client_passes_generated_examples():
+    verdict = check_command(f"node {NODE / 'client.mjs'}", max_examples=6, time_scale=TIME_SCALE, budget=BUDGET)
+    assert verdict.passed, verdict.failure
+    assert verdict.examples == 6
+
+
+def test_bash_client_passes_generated_examples():
+    assert shutil.which("jq") and shutil.which("curl"), "the bash client needs curl and jq (tools/system-packages.txt)"
+    verdict = check_command(f"bash {CLIENTS / 'bash' / 'client.sh'}", max_examples=2, time_scale=TIME_SCALE,
+                            budget=Budget(wall_seconds=20.0))
+    assert verdict.passed, verdict.failure
