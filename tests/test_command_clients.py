@@ -108,3 +108,18 @@ def test_bash_client_passes_generated_examples():
     verdict = check_command(f"bash {CLIENTS / 'bash' / 'client.sh'}", max_examples=2, time_scale=TIME_SCALE,
                             budget=Budget(wall_seconds=20.0))
     assert verdict.passed, verdict.failure
+
+
+@pytest.mark.parametrize("example", [
+    Example(WITH_BUTTON, Behaviour(faults=(("meme_face", "discord429"),))),
+    Example(TWO_JOBS, Behaviour(outcomes=(Outcome("moderated", 20), Outcome(callback="never"))), callbacks=True),
+], ids=["button-after-429", "moderated-by-callbacks"])
+def test_the_documented_wrapper_of_an_existing_client_passes(session, example):
+    # contract_tests/PROTOCOL.md shows tests/clients/node/wrapped/contract-wrapper.mjs as the example.
+    assert session.run_example(node(CLIENTS / "node" / "wrapped" / "contract-wrapper.mjs"), example, BUDGET) == []
+
+
+def test_the_protocol_page_shows_the_wrapper_as_it_is():
+    page = (Path(__file__).parent.parent / "contract_tests" / "PROTOCOL.md").read_text(encoding="utf-8")
+    wrapper = (CLIENTS / "node" / "wrapped" / "contract-wrapper.mjs").read_text(encoding="utf-8")
+    assert f"```js\n{wrapper}```" in page
