@@ -51,8 +51,11 @@ ClientFactory = Callable[[str, str, Sleep], PixverseClientAdapter]
 
 
 class AsyncPixverseClientAdapter(Protocol):
-    """The asyncio adapter protocol: the same calls as coroutines; ``make(base_url, token, sleep)`` gets an
-    ``async`` sleep. Optional: ``async on_callback(job)`` (callback mode) and ``async aclose()``."""
+    """The asyncio adapter protocol: the same calls as coroutines.
+
+    ``make(base_url, token, sleep)`` gets an ``async`` sleep. Optional: ``async on_callback(job)``
+    (callback mode) and ``async aclose()``.
+    """
 
     async def submit_meme_face(self, face: bytes, prompt: str, **fields: Any) -> dict[str, Any]: ...
 

@@ -42,6 +42,8 @@ class AsyncReferenceClient:
         self.max_polls = max_polls
         self.max_jobs = max_jobs
         self.callback_grace = callback_grace
+        self.room_wait = 5.0
+        """Seconds between looks for room under maxJobs (or for the end of another task's 429 wait)."""
         self.http = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
         self._executing: dict[str, int] = {}
         """Own jobs last seen executing, with the maxJobs they were submitted under."""
@@ -112,7 +114,7 @@ class AsyncReferenceClient:
         limit = self._limit(fields.get("maxJobs"))
         for attempt in range(self.max_retries + 1):
             while self._backing_off or len(self._executing) + self._reserved >= limit:
-                await self.sleep(1.0)  # the jobs' own waiters see them end; a 429's wait passes
+                await self.sleep(self.room_wait)  # the jobs' own waiters see them end; a 429's wait passes
             self._reserved += 1
             try:
                 job = await self._call("POST", endpoint, **body)

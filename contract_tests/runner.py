@@ -16,7 +16,6 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
 
 from hypothesis import HealthCheck
@@ -64,7 +63,8 @@ class Verdict:
     examples: int = 0
     seconds: float = 0.0
     failure: ContractViolation | None = None
-    properties_triggered: dict[str, int] = field(default_factory=dict)
+    first_failing: int | None = None
+    """The number of the first generated example that broke a property (before shrinking)."""
 
     @property
     def passed(self) -> bool:
@@ -128,16 +128,20 @@ def session_for(driver: Driver, server: ThreadedMockServer | None = None, token:
 
 def check(driver: Driver, *, max_examples: int = 100, budget: Budget | None = None,
           server: ThreadedMockServer | None = None, token: str = DEFAULT_TOKEN, callbacks: bool | None = None,
-          derandomize: bool = True, shrink: bool = True, config: MockConfig | None = None) -> Verdict:
+          derandomize: bool = True, shrink: bool = True, shrink_seconds: float | None = None,
+          config: MockConfig | None = None) -> Verdict:
     """Run ``max_examples`` generated examples through ``driver``.
 
     The :class:`Verdict` holds the shrunk failure, if any. ``callbacks`` fixes whether results come
-    by callback (None: both kinds).
+    by callback (None: both kinds). ``shrink_seconds`` bounds the shrinking: past it, the smallest
+    failing example found so far is the one reported.
     """
     budget = budget or Budget()
     verdict = Verdict(driver.name)
     phases = PHASES if shrink else tuple(p for p in PHASES if p is not Phase.shrink)
     started = time.perf_counter()
+    failed: list[tuple[Example, list[Violation]]] = []
+    shrink_until = [float("inf")] if shrink_seconds is not None else None
     with session_for(driver, server, token, config) as session:
 
         @settings(max_examples=max_examples, deadline=None, derandomize=derandomize, database=None,
@@ -146,8 +150,18 @@ def check(driver: Driver, *, max_examples: int = 100, budget: Budget | None = No
                                          HealthCheck.data_too_large, HealthCheck.filter_too_much])
         @given(example=examples(callbacks))
         def contract(example: Example) -> None:
-            verdict.examples += 1
-            violations = session.run_example(driver, example, budget)
+            violations = next((found for seen, found in failed if seen == example), None)  # a replay
+            if violations is None:
+                if shrink_until is not None and time.monotonic() > shrink_until[0]:
+                    return  # shrinking time is up: no more candidates are run
+                verdict.examples += 1
+                violations = session.run_example(driver, example, budget)
+                if violations:
+                    failed.append((example, violations))
+                    if verdict.first_failing is None:
+                        verdict.first_failing = verdict.examples
+                        if shrink_until is not None:
+                            shrink_until[0] = time.monotonic() + float(shrink_seconds or 0)
             if violations:
                 raise ContractViolation(violations, example, driver.name)
 

@@ -25,8 +25,8 @@ from mock_server.resources import fixtures_dir
 
 THROTTLES = ("discord429", "maxjobs429")
 ERRORS = ("expired", "unauthorized", "moderated", "server_error:503")
-FINAL_STATUSES = ("completed", "completed", "completed", "failed", "moderated", "cancelled")
-"""Half the jobs complete (a button needs a completed parent), the rest end each other way."""
+FINAL_STATUSES = ("completed", "completed", "completed", "completed", "failed", "moderated", "cancelled")
+"""Most jobs complete (a button needs a completed parent), the rest end each other way."""
 _GRAPH = ButtonGraph.load(fixtures_dir() / "button-graph.yaml")
 _PROMPT_ALPHABET = st.characters(codec="utf-8", categories=("L", "N", "Zs"), exclude_characters="[]")
 _MODERATED_WORDS = re.compile(r"\b(nsfw|nude|naked|gore)\b", re.IGNORECASE)
@@ -55,14 +55,17 @@ def optional_fields(draw: st.DrawFn, job_id: str) -> dict[str, object]:
     return fields
 
 
-@st.composite
-def tasks(draw: st.DrawFn) -> tuple[tuple[JobSpec, ...], int | None]:
-    """1-3 meme_faces and 0-2 buttons on them, each placed somewhere after its parent.
+SHAPES = ("single", "batch", "busy_button")
+"""``single``: one meme_face (and maybe a button on it); ``batch``: 2-3 meme_faces, often more than
+their ``maxJobs``, buttons anywhere after their parent; ``busy_button``: a button pressed on the
+first result while the other meme_faces fill ``maxJobs`` (the first job always completes)."""
 
-    Every job carries the same ``maxJobs`` (or none).
-    """
-    faces = draw(st.integers(min_value=1, max_value=3))
-    max_jobs = draw(st.sampled_from((None, 1, 2, 2)))
+
+@st.composite
+def tasks(draw: st.DrawFn, shape: str) -> tuple[JobSpec, ...]:
+    """The jobs of one shape; every job carries the same ``maxJobs`` (or none)."""
+    faces = 1 if shape == "single" else draw(st.integers(min_value=2, max_value=3))
+    max_jobs = faces - 1 if shape == "busy_button" else draw(st.sampled_from((None, 1, 1, 2)))
     prompts = draw(st.lists(texts(40), min_size=faces, max_size=faces, unique=True))
     jobs: list[JobSpec] = []
     for index, prompt in enumerate(prompts):
@@ -70,46 +73,49 @@ def tasks(draw: st.DrawFn) -> tuple[tuple[JobSpec, ...], int | None]:
         if max_jobs is not None:
             fields["maxJobs"] = max_jobs
         jobs.append(JobSpec(_JOB_IDS[index], "meme_face", prompt, fields))
-    buttons = draw(st.integers(min_value=0, max_value=2))
+    buttons = 1 if shape == "busy_button" else draw(st.sampled_from((0, 1, 1, 2)))
     offered = _GRAPH.buttons_of(_GRAPH.result_of_verb("pixverse-meme_face"))
     for index in range(buttons):
         job_id = _JOB_IDS[faces + index]
-        parent = draw(st.integers(min_value=0, max_value=faces - 1))
+        parent = 0 if shape == "busy_button" else draw(st.integers(min_value=0, max_value=faces - 1))
         button = draw(st.sampled_from(offered))
-        taken = {(j.parent, j.button) for j in jobs}
-        if (jobs[parent].id, button) in taken:
+        if (jobs[parent].id, button) in {(j.parent, j.button) for j in jobs}:
             continue
         prompt = draw(texts(30)) if _GRAPH.accepts_prompt(button) and draw(st.booleans()) else None
         fields: dict[str, object] = {"maxJobs": max_jobs} if max_jobs is not None else {}
         if draw(st.booleans()):
             fields["replyRef"] = f"{job_id}-{draw(st.integers(min_value=0, max_value=999))}"
-        at = draw(st.integers(min_value=parent + 1, max_value=len(jobs)))
+        at = len(jobs) - draw(st.integers(min_value=0, max_value=len(jobs) - parent - 1))  # late: others execute
         jobs.insert(at, JobSpec(job_id, "button", prompt, fields, jobs[parent].id, button))
-    return tuple(jobs), max_jobs
+    return tuple(jobs)
 
 
 @st.composite
-def behaviours(draw: st.DrawFn, jobs: int) -> Behaviour:
+def behaviours(draw: st.DrawFn, jobs: int, first_completes: bool = False) -> Behaviour:
     """Faults queued on meme_face and button (429 bursts first, then maybe an error), and the fates."""
     faults: list[tuple[str, str]] = []
     for endpoint in ("meme_face", "button"):
         faults += [(endpoint, f) for f in draw(st.lists(st.sampled_from(THROTTLES), max_size=2))]
-        if draw(st.booleans()):
+        may_fail = not (first_completes and endpoint == "meme_face")
+        if may_fail and draw(st.sampled_from((False, False, True))):
             faults.append((endpoint, draw(st.sampled_from(ERRORS))))
-    outcomes = tuple(Outcome(status=draw(st.sampled_from(FINAL_STATUSES)),
+    outcomes = tuple(Outcome(status="completed" if first_completes and index == 0
+                             else draw(st.sampled_from(FINAL_STATUSES)),
                              duration=draw(st.integers(min_value=3, max_value=120)),
                              callback=draw(st.sampled_from(CALLBACK_MODES)))
-                     for _ in range(jobs))
+                     for index in range(jobs))
     return Behaviour(tuple(faults), outcomes)
 
 
 @st.composite
 def examples(draw: st.DrawFn, callbacks: bool | None = None) -> Example:
     """A whole example; ``callbacks`` fixes whether results come by callback (None: drawn)."""
-    jobs, _ = draw(tasks())
-    invalid = draw(st.sampled_from((None, None, None, None, *INVALID_INPUTS)))
+    shape = draw(st.sampled_from(SHAPES))
+    jobs = draw(tasks(shape))
+    busy = shape == "busy_button"
+    invalid = None if busy else draw(st.sampled_from((None,) * 6 + tuple(INVALID_INPUTS)))
     if invalid is not None:
         jobs = (with_invalid_input(jobs[0], invalid), *jobs[1:])
-    behaviour = draw(behaviours(len(jobs)))
+    behaviour = draw(behaviours(len(jobs), first_completes=busy))
     by_callback = draw(st.booleans()) if callbacks is None else callbacks
     return Example(jobs, behaviour, by_callback, invalid)

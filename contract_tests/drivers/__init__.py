@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 class Budget:
     """What one example may cost the client: mock seconds, requests to the mock, wall seconds."""
 
-    mock_seconds: float = 4 * 3600.0
-    requests: int = 400
+    mock_seconds: float = 1800.0
+    requests: int = 150
     wall_seconds: float = 20.0
 
 
