@@ -2,7 +2,8 @@
 
 Each broken client (``broken/*.mjs``, one mistake each) runs through the whole runner: generated
 examples, staging, the judge, and shrinking; the table says which properties the shrunk failure
-broke, after how many examples (shrinking included) and how long it took. The correct client runs
+broke, at which example the first failure came, how many examples ran (shrinking, bounded by
+``--shrink-seconds``, included) and how long it took. The correct client runs
 the same number of examples and must pass. Loopback only; every process is stopped.
 
     .venv/bin/python -m bench.command_zoo                     # 50 examples per client, time scale 50
@@ -16,7 +17,8 @@ import time
 
 from bench.anchors import ROOT
 from contract_tests.drivers import Budget
-from contract_tests.runner import check_command
+from contract_tests.drivers.command import CommandDriver
+from contract_tests.runner import check
 
 CLIENTS = ROOT / "tests" / "clients" / "node" / "protocol"
 
@@ -27,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--examples", type=int, default=50)
     ap.add_argument("--time-scale", type=float, default=50.0)
     ap.add_argument("--wall-budget", type=float, default=10.0, help="wall seconds per example")
+    ap.add_argument("--shrink-seconds", type=float, default=45.0, help="bound on shrinking per client")
     ap.add_argument("--only", default="", help="comma list of client names (ok = the correct client)")
     a = ap.parse_args(argv)
     names = ["ok", *sorted(p.stem for p in (CLIENTS / "broken").glob("*.mjs"))]
@@ -37,12 +40,13 @@ def main(argv: list[str] | None = None) -> None:
     for name in names:
         script = CLIENTS / ("client.mjs" if name == "ok" else f"broken/{name}.mjs")
         started = time.perf_counter()
-        verdict = check_command(f"node {script}", max_examples=a.examples, time_scale=a.time_scale,
-                                budget=Budget(wall_seconds=a.wall_budget))
+        verdict = check(CommandDriver(["node", str(script)], time_scale=a.time_scale), max_examples=a.examples,
+                        budget=Budget(wall_seconds=a.wall_budget), shrink_seconds=a.shrink_seconds)
         failure = verdict.failure
         shown = failure.example.describe() if failure is not None and failure.example is not None else ""
         print(f"| {name} | {'pass' if failure is None else 'caught'} "
-              f"| {', '.join(sorted(failure.properties)) if failure else ''} | {verdict.examples} "
+              f"| {', '.join(sorted(failure.properties)) if failure else ''} | {verdict.first_failing or ''} "
+              f"| {verdict.examples} "
               f"| {time.perf_counter() - started:.0f} | {shown[:160]} |", flush=True)
 
 

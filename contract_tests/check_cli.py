@@ -32,7 +32,7 @@ from contract_tests.judge import ALL_PROPERTIES
 @click.option("--time-scale", default=50.0, show_default=True, type=click.FloatRange(1.0),
               help="Command clients: the mock's clock runs this many times faster than wall time.")
 @click.option("--no-faketime", is_flag=True, help="Command clients: do not run under libfaketime (the client "
-              "divides its own waits by PIXVERSE_TIME_SCALE).")
+              "divides its own waits by PIXVERSE_WAIT_SCALE).")
 @click.option("--wall-budget", default=20.0, show_default=True, type=click.FloatRange(0.1),
               help="Wall seconds one example may take.")
 @click.option("--seed", type=int, default=None, help="Random generation with this seed (default: derandomized).")
@@ -72,7 +72,7 @@ def _driver(command: str | None, adapter: str | None, async_adapter: str | None,
             faketime: bool) -> Any:
     if command:
         try:
-            from contract_tests.drivers.external import CommandDriver
+            from contract_tests.drivers.command import CommandDriver
         except ImportError as exc:
             raise InputError(f"the command driver is not available: {exc}") from None
         return CommandDriver(command, time_scale=time_scale, faketime=faketime)
