@@ -6,7 +6,7 @@ broke, at which example the first failure came, how many examples ran (shrinking
 ``--shrink-seconds``, included) and how long it took. The correct client runs
 the same number of examples and must pass. Loopback only; every process is stopped.
 
-    .venv/bin/python -m bench.command_zoo                     # 50 examples per client, time scale 50
+    .venv/bin/python -m bench.command_zoo                     # 50 examples per client, time scale 20
     .venv/bin/python -m bench.command_zoo --examples 100 --only ok,retries-429-at-once
 """
 
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.command_zoo", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--examples", type=int, default=50)
-    ap.add_argument("--time-scale", type=float, default=50.0)
+    ap.add_argument("--time-scale", type=float, default=20.0)
     ap.add_argument("--wall-budget", type=float, default=10.0, help="wall seconds per example")
     ap.add_argument("--shrink-seconds", type=float, default=45.0, help="bound on shrinking per client")
     ap.add_argument("--only", default="", help="comma list of client names (ok = the correct client)")
@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     names = ["ok", *sorted(p.stem for p in (CLIENTS / "broken").glob("*.mjs"))]
     if a.only:
         names = [n for n in names if n in a.only.split(",")]
-    print("| client | verdict | properties of the shrunk failure | examples run | wall s | shrunk example |")
-    print("|---|---|---|---:|---:|---|")
+    print("| client | verdict | properties of the shrunk failure | first failing example | examples run | wall s "
+          "| shrunk example |")
+    print("|---|---|---|---:|---:|---:|---|")
     for name in names:
         script = CLIENTS / ("client.mjs" if name == "ok" else f"broken/{name}.mjs")
         started = time.perf_counter()

@@ -29,7 +29,7 @@ from contract_tests.judge import ALL_PROPERTIES
 @click.option("--examples", default=100, show_default=True, type=click.IntRange(1), help="Examples to generate.")
 @click.option("--mode", type=click.Choice(["both", "polling", "callbacks"]), default="both", show_default=True,
               help="Whether the task asks for results by polling, by callbacks, or either.")
-@click.option("--time-scale", default=50.0, show_default=True, type=click.FloatRange(1.0),
+@click.option("--time-scale", default=20.0, show_default=True, type=click.FloatRange(1.0),
               help="Command clients: the mock's clock runs this many times faster than wall time.")
 @click.option("--no-faketime", is_flag=True, help="Command clients: do not run under libfaketime (the client "
               "divides its own waits by PIXVERSE_WAIT_SCALE).")

@@ -203,7 +203,7 @@ def check_async_client(handle_or_server: Any, make_client: Callable[..., Any], *
                                   derandomize=derandomize, **options))
 
 
-def check_command(command: str, *, max_examples: int = 100, time_scale: float = 50.0, faketime: bool = True,
+def check_command(command: str, *, max_examples: int = 100, time_scale: float = 20.0, faketime: bool = True,
                   budget: Budget | None = None, token: str = DEFAULT_TOKEN, callbacks: bool | None = None,
                   derandomize: bool = True, shrink: bool = True, **driver_options: Any) -> Verdict:
     """Check a program in any language through the command protocol (version 1); the :class:`Verdict`.

@@ -27,11 +27,11 @@ from contract_tests.runner import session_for
 
 CLIENTS = Path(__file__).parent / "clients"
 NODE = CLIENTS / "node" / "protocol"
-TIME_SCALE = 50.0
+TIME_SCALE = 20.0
 BUDGET = Budget(wall_seconds=8.0)
-"""Wall seconds per run: 400 s of mock time at x50, far more than any example below needs."""
-CUT_OFF = Budget(wall_seconds=3.0)
-"""For the client that never ends: 150 s of mock time, where a correct client needs about 20."""
+"""Wall seconds per run: 160 s of mock time at x20, more than any example below needs."""
+CUT_OFF = Budget(wall_seconds=4.0)
+"""For the client that never ends: 80 s of mock time, where a correct client needs about 20."""
 
 ONE_JOB = (JobSpec("a", prompt="a cat"),)
 TWO_JOBS = (JobSpec("a", prompt="a cat"), JobSpec("b", prompt="a dog"))
@@ -39,7 +39,7 @@ WITH_BUTTON = (JobSpec("a", prompt="a cat"), JobSpec("b", "button", "a new take"
 
 # Each broken client: the example that gives its mistake a chance, and the property that must catch it.
 ZOO = {
-    # three 429s in a row: one immediate retry may look like a wait when the machine stalls it 0.2 s (x50)
+    # three 429s in a row: one immediate retry can look like a wait when a busy machine stalls it 0.5 s
     "retries-429-at-once": (Example(ONE_JOB, Behaviour(faults=(("meme_face", "discord429"),) * 3)),
                             "waits_after_429"),
     "ignores-max-jobs": (Example((JobSpec("a", prompt="a cat", fields={"maxJobs": 1}),
@@ -72,7 +72,7 @@ def node(script: Path) -> CommandDriver:
 
 @pytest.fixture(scope="module")
 def session():
-    """One mock at x50 and one callback relay for the module (each example resets the mock)."""
+    """One mock at x20 and one callback relay for the module (each example resets the mock)."""
     with session_for(node(NODE / "client.mjs")) as opened:
         yield opened
 
