@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--examples", type=int, default=50)
     ap.add_argument("--time-scale", type=float, default=20.0)
-    ap.add_argument("--wall-budget", type=float, default=10.0, help="wall seconds per example")
+    ap.add_argument("--mock-budget", type=float, default=1800.0, help="mock seconds per example")
+    ap.add_argument("--wall-budget", type=float, default=5.0, help="wall seconds per example on top of the mock "
+                    "seconds at the time scale")
     ap.add_argument("--shrink-seconds", type=float, default=45.0, help="bound on shrinking per client")
     ap.add_argument("--only", default="", help="comma list of client names (ok = the correct client)")
     a = ap.parse_args(argv)
@@ -41,8 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     for name in names:
         script = CLIENTS / ("client.mjs" if name == "ok" else f"broken/{name}.mjs")
         started = time.perf_counter()
+        budget = Budget(mock_seconds=a.mock_budget, wall_seconds=a.wall_budget)
         verdict = check(CommandDriver(["node", str(script)], time_scale=a.time_scale), max_examples=a.examples,
-                        budget=Budget(wall_seconds=a.wall_budget), shrink_seconds=a.shrink_seconds)
+                        budget=budget, shrink_seconds=a.shrink_seconds)
         failure = verdict.failure
         shown = failure.example.describe() if failure is not None and failure.example is not None else ""
         print(f"| {name} | {'pass' if failure is None else 'caught'} "

@@ -34,7 +34,8 @@ from contract_tests.judge import ALL_PROPERTIES
 @click.option("--no-faketime", is_flag=True, help="Command clients: do not run under libfaketime (the client "
               "divides its own waits by PIXVERSE_WAIT_SCALE).")
 @click.option("--wall-budget", default=20.0, show_default=True, type=click.FloatRange(0.1),
-              help="Wall seconds one example may take.")
+              help="Wall seconds one example may take (command clients: on top of its mock seconds at the time "
+              "scale).")
 @click.option("--seed", type=int, default=None, help="Random generation with this seed (default: derandomized).")
 @click.option("--junit", type=click.Path(dir_okay=False, writable=True), help="Write JUnit XML here.")
 @click.option("--markdown", type=click.Path(dir_okay=False, writable=True), help="Write a Markdown report here.")

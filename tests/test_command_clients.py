@@ -28,10 +28,11 @@ from contract_tests.runner import session_for
 CLIENTS = Path(__file__).parent / "clients"
 NODE = CLIENTS / "node" / "protocol"
 TIME_SCALE = 20.0
-BUDGET = Budget(wall_seconds=8.0)
-"""Wall seconds per run: 160 s of mock time at x20, more than any example below needs."""
-CUT_OFF = Budget(wall_seconds=4.0)
-"""For the client that never ends: 80 s of mock time, where a correct client needs about 20."""
+BUDGET = Budget(mock_seconds=900.0, wall_seconds=5.0)
+"""Per run at most 5 + 900/20 = 50 s of wall time; the examples below need a few seconds."""
+CUT_OFF = Budget(mock_seconds=80.0, wall_seconds=2.0)
+"""For the client that never ends: 80 s of mock time (4 s of wall time), where a correct client needs
+about 30."""
 
 ONE_JOB = (JobSpec("a", prompt="a cat"),)
 TWO_JOBS = (JobSpec("a", prompt="a cat"), JobSpec("b", prompt="a dog"))
@@ -98,15 +99,14 @@ def test_correct_node_client_passes_the_examples_that_catch_the_others(session, 
 
 
 def test_correct_node_client_passes_generated_examples():
-    verdict = check_command(f"node {NODE / 'client.mjs'}", max_examples=6, time_scale=TIME_SCALE, budget=BUDGET)
+    verdict = check_command(f"node {NODE / 'client.mjs'}", max_examples=6, time_scale=TIME_SCALE)
     assert verdict.passed, verdict.failure
     assert verdict.examples == 6
 
 
 def test_bash_client_passes_generated_examples():
     assert shutil.which("jq") and shutil.which("curl"), "the bash client needs curl and jq (tools/system-packages.txt)"
-    verdict = check_command(f"bash {CLIENTS / 'bash' / 'client.sh'}", max_examples=2, time_scale=TIME_SCALE,
-                            budget=Budget(wall_seconds=20.0))
+    verdict = check_command(f"bash {CLIENTS / 'bash' / 'client.sh'}", max_examples=2, time_scale=TIME_SCALE)
     assert verdict.passed, verdict.failure
 
 

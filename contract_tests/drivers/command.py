@@ -113,6 +113,14 @@ class CommandDriver:
     def mock_config(self, base: MockConfig) -> MockConfig:
         return base.with_overrides(clock="fast", time_scale=self.time_scale)
 
+    def wall_budget(self, budget: Budget) -> float:
+        """Wall seconds a run may take: the budget's own (start-up, work) plus its mock seconds at this scale.
+
+        The mock-seconds budget is watched on its own (every 50 ms); the wall budget only catches what
+        it cannot, and must never cut off a client that is within its mock time.
+        """
+        return budget.wall_seconds + budget.mock_seconds / self.time_scale
+
     def run(self, example: Example, stage: Stage, budget: Budget) -> DriverRun:
         with tempfile.TemporaryDirectory(prefix="pixverse-contract-") as scratch:
             workdir = Path(scratch)
@@ -126,7 +134,7 @@ class CommandDriver:
                                      callbacks=callbacks)
             try:
                 run = run_command(self.command, task, env=os.environ if self.env is None else self.env,
-                                  time_scale=self.time_scale, wall_budget=budget.wall_seconds,
+                                  time_scale=self.time_scale, wall_budget=self.wall_budget(budget),
                                   faketime=self.faketime, workdir=workdir, cwd=self.cwd,
                                   stop_when=_budget_watch(stage, budget))
             finally:
@@ -134,8 +142,7 @@ class CommandDriver:
                     stage.relay.receiver = None
         over_budget = run.stopped
         if run.timed_out:
-            over_budget = (f"still running after {budget.wall_seconds:g} s of wall time "
-                           f"({budget.wall_seconds * self.time_scale:g} s of mock time)")
+            over_budget = f"still running after {self.wall_budget(budget):g} s of wall time"
         return DriverRun(report=run.report, problem=run.problem, over_budget=over_budget, details=run.summary())
 
 
