@@ -91,17 +91,16 @@ def test_broken_node_client_is_caught_by_its_property(session, name):
     assert target in caught, f"{name}: expected {target}, the judge found {sorted(caught) or 'nothing'}"
 
 
-@pytest.mark.parametrize("name", ["counts-duplicate-callbacks", "final-failure-is-success", "ignores-max-jobs",
-                                  "never-falls-back", "swallows-errors"])
+@pytest.mark.parametrize("name", ["counts-duplicate-callbacks", "final-failure-is-success", "never-falls-back"])
 def test_correct_node_client_passes_the_examples_that_catch_the_others(session, name):
     example, _ = ZOO[name]
     assert session.run_example(node(NODE / "client.mjs"), example, BUDGET) == []
 
 
 def test_correct_node_client_passes_generated_examples():
-    verdict = check_command(f"node {NODE / 'client.mjs'}", max_examples=6, time_scale=TIME_SCALE)
+    verdict = check_command(f"node {NODE / 'client.mjs'}", max_examples=4, time_scale=TIME_SCALE)
     assert verdict.passed, verdict.failure
-    assert verdict.examples == 6
+    assert verdict.examples == 4
 
 
 def test_bash_client_passes_generated_examples():
@@ -110,12 +109,13 @@ def test_bash_client_passes_generated_examples():
     assert verdict.passed, verdict.failure
 
 
-@pytest.mark.parametrize("example", [
-    Example(WITH_BUTTON, Behaviour(faults=(("meme_face", "discord429"),))),
-    Example(TWO_JOBS, Behaviour(outcomes=(Outcome("moderated", 20), Outcome(callback="never"))), callbacks=True),
-], ids=["button-after-429", "moderated-by-callbacks"])
-def test_the_documented_wrapper_of_an_existing_client_passes(session, example):
-    # contract_tests/PROTOCOL.md shows tests/clients/node/wrapped/contract-wrapper.mjs as the example.
+def test_the_documented_wrapper_of_an_existing_client_passes(session):
+    # contract_tests/PROTOCOL.md shows tests/clients/node/wrapped/contract-wrapper.mjs as the example:
+    # a 429, a button on the result, a moderated job, callbacks asked for (it polls instead: allowed).
+    example = Example(WITH_BUTTON + (JobSpec("c", prompt="a bird"),),
+                      Behaviour(faults=(("meme_face", "discord429"),),
+                                outcomes=(Outcome(), Outcome("moderated", 20), Outcome(callback="never"))),
+                      callbacks=True)
     assert session.run_example(node(CLIENTS / "node" / "wrapped" / "contract-wrapper.mjs"), example, BUDGET) == []
 
 
