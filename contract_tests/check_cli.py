@@ -72,7 +72,7 @@ def _driver(command: str | None, adapter: str | None, async_adapter: str | None,
             faketime: bool) -> Any:
     if command:
         try:
-            from contract_tests.drivers.external import CommandDriver
+            from contract_tests.drivers.command import CommandDriver
         except ImportError as exc:
             raise InputError(f"the command driver is not available: {exc}") from None
         return CommandDriver(command, time_scale=time_scale, faketime=faketime)
