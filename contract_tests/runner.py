@@ -166,11 +166,41 @@ def check(driver: Driver, *, max_examples: int = 100, budget: Budget | None = No
                 raise ContractViolation(violations, example, driver.name)
 
         try:
-            contract()
+            with _shrinking_bounded(shrink_seconds):
+                contract()
         except ContractViolation as failure:
             verdict.failure = failure
     verdict.seconds = time.perf_counter() - started
     return verdict
+
+
+@contextmanager
+def _shrinking_bounded(seconds: float | None) -> Iterator[None]:
+    """Hypothesis stops shrinking after ``seconds`` (its own limit is five minutes).
+
+    Hypothesis has no setting for it, so its engine's constant is lowered for the run; should a
+    release drop the constant, shrinking still ends early, as candidates past the deadline are not run.
+    """
+    from hypothesis.internal.conjecture import engine
+    from hypothesis.reporting import current_reporter
+    from hypothesis.reporting import with_reporter
+
+    default = getattr(engine, "MAX_SHRINKING_SECONDS", None)
+    if seconds is None or default is None:
+        yield
+        return
+    outer = current_reporter()
+
+    def reporter(text: str) -> None:
+        if "spent more than five minutes working to shrink" not in text:  # its note on the limit we lowered
+            outer(text)
+
+    engine.MAX_SHRINKING_SECONDS = seconds
+    try:
+        with with_reporter(reporter):
+            yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = default
 
 
 def raise_on_failure(verdict: Verdict) -> Verdict:

@@ -40,8 +40,8 @@ _ROWS: dict[str, tuple[str, str, Verdict]] = {}
 
 
 def examples() -> int:
-    """As many examples as the active hypothesis profile (ci: 60, dev: 50)."""
-    return settings().max_examples
+    """As many examples as the active hypothesis profile (ci: 60, dev: 50), or ``PIXVERSE_ZOO_EXAMPLES``."""
+    return int(os.environ.get("PIXVERSE_ZOO_EXAMPLES") or settings().max_examples)
 
 
 @pytest.fixture(scope="module")

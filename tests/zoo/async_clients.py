@@ -6,7 +6,6 @@ to catch it in ``expected``; ``ASYNC_ZOO`` lists them.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from typing import ClassVar
 
@@ -136,16 +135,20 @@ class AsyncNoPollingFallback(AsyncBrokenClient):
         raise ApiCallError(504, f"no callback for {jobid}")
 
 
-class AsyncDedupesButtonPresses(AsyncBrokenClient):
-    """Caches button presses per parent job: a second button on the same parent gets the first press's job."""
+class AsyncCircuitBreaker(AsyncBrokenClient):
+    """Opens a circuit breaker at the first error: every later job fails locally, never sent ("fail fast")."""
 
     expected = "reports_every_job"
 
-    async def press_button(self, jobid: str, button: str, prompt: str | None = None, **fields: Any) -> dict[str, Any]:
-        pressed = self.__dict__.setdefault("_pressed", {})
-        if jobid not in pressed:
-            pressed[jobid] = asyncio.ensure_future(super().press_button(jobid, button, prompt, **fields))
-        return await pressed[jobid]
+    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        if getattr(self, "_open", False) and method == "POST":
+            raise ApiCallError(503, "circuit open: not sent")
+        try:
+            return await super()._call(method, path, **kwargs)
+        except ApiCallError as error:
+            if error.code != 429:
+                self._open = True
+            raise
 
 
 ASYNC_ZOO: tuple[type[AsyncBrokenClient], ...] = (
@@ -156,5 +159,5 @@ ASYNC_ZOO: tuple[type[AsyncBrokenClient], ...] = (
     AsyncCallbackQueue,
     AsyncStrayCallbacks,
     AsyncNoPollingFallback,
-    AsyncDedupesButtonPresses,
+    AsyncCircuitBreaker,
 )

@@ -304,16 +304,20 @@ class IgnoresMaxJobsOnButtons(BrokenClient):
             self._pressing = False
 
 
-class DedupesButtonPresses(BrokenClient):
-    """Caches button presses per parent job: a second button on the same parent gets the first press's job."""
+class CircuitBreaker(BrokenClient):
+    """Opens a circuit breaker at the first error: every later job fails locally, never sent ("fail fast")."""
 
     expected = "reports_every_job"
 
-    def press_button(self, jobid: str, button: str, prompt: str | None = None, **fields: Any) -> dict[str, Any]:
-        pressed = self.__dict__.setdefault("_pressed", {})
-        if jobid not in pressed:
-            pressed[jobid] = super().press_button(jobid, button, prompt, **fields)
-        return pressed[jobid]
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        if getattr(self, "_open", False) and method == "POST":
+            raise ApiCallError(503, "circuit open: not sent")
+        try:
+            return super()._call(method, path, **kwargs)
+        except ApiCallError as error:
+            if error.code != 429:
+                self._open = True
+            raise
 
 
 # --- what was asked is what is sent ----------------------------------------------------------------
@@ -428,7 +432,7 @@ ZOO: tuple[type[BrokenClient], ...] = (
     RetriesRejected400,
     RetriesButton429AtOnce,
     IgnoresMaxJobsOnButtons,
-    DedupesButtonPresses,
+    CircuitBreaker,
     DropsReplyRef,
     CamelCaseNegativePrompt,
     PollsCancelledForever,
