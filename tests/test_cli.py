@@ -14,7 +14,7 @@ from mock_server import serve as serve_module
 from mock_server.cli import main
 from mock_server.config import MockConfig
 
-ENV_NAMES = ("HOST", "PORT", "CONFIG", "STORE", "CLOCK", "SEED", "WORKERS", "SCENARIO")
+ENV_NAMES = ("HOST", "PORT", "CONFIG", "STORE", "CLOCK", "SEED", "WORKERS", "SCENARIO", "TIME_SCALE")
 
 
 @pytest.fixture(autouse=True)
@@ -256,3 +256,18 @@ def test_access_log_never_shows_request_headers():
     options = serve_module.gunicorn_options(MockConfig(host="::1", port=1))
     assert options["bind"] == ["[::1]:1"]
     assert "}i)" not in options["access_log_format"]  # no %({header}i)s atom, so no Authorization
+
+
+def test_time_scale_from_the_flag_or_the_environment(started):
+    assert invoke("serve", "--time-scale", "20").exit_code == 0
+    assert invoke("serve", env={"PIXVERSE_MOCK_TIME_SCALE": "30"}).exit_code == 0
+    assert [config.time_scale for config in started] == [20.0, 30.0]
+    refused = invoke("serve", "--time-scale", "0")
+    assert refused.exit_code == 2 and "--time-scale" in refused.output
+
+
+def test_serve_gives_every_worker_one_origin_for_a_scaled_clock(monkeypatch):
+    launched: list[MockConfig] = []
+    monkeypatch.setattr(serve_module.MockApplication, "run", lambda self: launched.append(self.config))
+    serve_module.run(MockConfig(time_scale=20))
+    assert launched[0].time_origin is not None
