@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
-from mock_server import messages
-
 PROTOCOL_VERSION = 1
 SUBMIT_ENDPOINTS = ("meme_face", "button")
 """Endpoints a task job can name (``create``, ``create_single``, ``animate`` join as one entry each)."""
@@ -22,13 +20,13 @@ CALLBACK_MODES = ("on_time", "late", "duplicated", "never", "early")
 deliver it before the client has read the submit answer."""
 LATE_BY = 25.0
 """Mock seconds a ``late`` callback is held back."""
-INVALID_INPUTS: dict[str, tuple[dict[str, Any], str]] = {
-    "prompt_too_long": ({"prompt": "x" * 513}, messages.MEME_FACE_TOO_LONG),
-    "aspect_ratio_unsupported": ({"aspect_ratio": "2:1"}, messages.ASPECT_RATIO_NOT_SUPPORTED.format(
-        aspect_ratio="2:1", supported=", ".join(messages.ASPECT_RATIOS))),
-    "seed_value_out_of_range": ({"seed_value": -1}, messages.SEED_VALUE_RANGE.format(seed_value=-1)),
+INVALID_INPUTS: dict[str, dict[str, Any]] = {
+    "prompt_too_long": {"prompt": "x" * 513},
+    "aspect_ratio_unsupported": {"aspect_ratio": "2:1"},
+    "seed_value_out_of_range": {"seed_value": -1},
+    "prompt_moderated": {"prompt": "a nude portrait"},
 }
-"""Inputs the caller asks for that the API must reject (400), and the message it answers."""
+"""Inputs the caller asks for that the API must reject (400; 422 for the moderated prompt)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +118,6 @@ class Example:
 
 def with_invalid_input(job: JobSpec, name: str) -> JobSpec:
     """``job`` asking for the invalid input ``name`` (a key of :data:`INVALID_INPUTS`)."""
-    bad, _ = INVALID_INPUTS[name]
+    bad = INVALID_INPUTS[name]
     fields = {**job.fields, **{k: v for k, v in bad.items() if k != "prompt"}}
     return JobSpec(job.id, job.endpoint, bad.get("prompt", job.prompt), fields, job.parent, job.button)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
-from contract_tests.example import INVALID_INPUTS
 from contract_tests.example import SUBMIT_ENDPOINTS
 from contract_tests.example import Example
 from contract_tests.example import JobSpec
@@ -298,4 +297,4 @@ def _show(result: Mapping[str, Any]) -> str:
     return repr({k: v for k, v in result.items() if k != "job"})[:200]
 
 
-__all__ = ["ALL_PROPERTIES", "INVALID_INPUTS", "REPORT_PROPERTIES", "Evidence", "Violation", "judge_example"]
+__all__ = ["ALL_PROPERTIES", "REPORT_PROPERTIES", "Evidence", "Violation", "judge_example"]

@@ -18,15 +18,15 @@ from typing import Any
 import httpx
 
 from contract_tests.adapter import ApiCallError
-from contract_tests.reference_client import EXECUTING
 from contract_tests.reference_client import FINAL_FAILURES
 from contract_tests.reference_client import FINAL_STATUSES
 from contract_tests.reference_client import JobFailed
+from contract_tests.reference_client import OwnJobs
 
 AsyncSleep = Callable[[float], Awaitable[None]]
 
 
-class AsyncReferenceClient:
+class AsyncReferenceClient(OwnJobs):
     """The reference implementation of :class:`~contract_tests.adapter.AsyncPixverseClientAdapter`."""
 
     retried_statuses = frozenset({429})
@@ -45,8 +45,8 @@ class AsyncReferenceClient:
         self.room_wait = 5.0
         """Seconds between looks for room under maxJobs (or for the end of another task's 429 wait)."""
         self.http = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
-        self._executing: dict[str, int] = {}
-        """Own jobs last seen executing, with the maxJobs they were submitted under."""
+        self._executing: dict[str, str] = {}
+        """Own jobs last seen executing."""
         self._reserved = 0
         self._final: dict[str, dict[str, Any]] = {}
         self._by_callback: set[str] = set()
@@ -136,23 +136,6 @@ class AsyncReferenceClient:
             self._track(job)
             return job
         raise AssertionError("unreachable")
-
-    def _limit(self, max_jobs: Any) -> int:
-        try:
-            return max(1, int(max_jobs)) if max_jobs is not None else self.max_jobs
-        except (TypeError, ValueError):
-            return self.max_jobs
-
-    def _track(self, job: dict[str, Any]) -> None:
-        jobid, status = job.get("jobid"), job.get("status")
-        if not jobid or jobid in self._final:
-            return
-        if status in EXECUTING:
-            self._executing[jobid] = 1
-        else:
-            self._executing.pop(jobid, None)
-            if status in FINAL_STATUSES:
-                self._final[jobid] = job
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = await self.http.request(method, f"{self.base_url}/pixverse/{path}", **kwargs)

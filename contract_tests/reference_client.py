@@ -31,7 +31,36 @@ class JobFailed(ApiCallError):
     """The job ended moderated, failed or cancelled: a final failure, not a result."""
 
 
-class ReferenceClient:
+class OwnJobs:
+    """What a client keeps of its own jobs: those executing (for ``maxJobs``) and the final ones.
+
+    A final job is never polled again. Needs ``max_jobs``, ``_executing`` and ``_final``.
+    """
+
+    max_jobs: int
+    _executing: dict[str, str]
+    _final: dict[str, dict[str, Any]]
+
+    def _limit(self, max_jobs: Any) -> int:
+        """The ``maxJobs`` a submit carries, as a number (else the client's default)."""
+        try:
+            return max(1, int(max_jobs)) if max_jobs is not None else self.max_jobs
+        except (TypeError, ValueError):
+            return self.max_jobs
+
+    def _track(self, job: dict[str, Any]) -> None:
+        jobid, status = job.get("jobid"), job.get("status")
+        if not jobid or jobid in self._final:
+            return  # unknown, or already final (a callback may come before the submit answer)
+        if status in EXECUTING:
+            self._executing[jobid] = status
+        else:
+            self._executing.pop(jobid, None)
+            if status in FINAL_STATUSES:
+                self._final[jobid] = job
+
+
+class ReferenceClient(OwnJobs):
     """The reference implementation of :class:`~contract_tests.adapter.PixverseClientAdapter`.
 
     Time is only ever spent through ``sleep``, and the client counts what it slept: a job is polled
@@ -124,12 +153,6 @@ class ReferenceClient:
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _limit(self, max_jobs: Any) -> int:
-        try:
-            return max(1, int(max_jobs)) if max_jobs is not None else self.max_jobs
-        except (TypeError, ValueError):
-            return self.max_jobs
-
     def _submit(self, endpoint: str, limit: int, by_callback: bool = False, **body: Any) -> dict[str, Any]:
         for attempt in range(self.max_retries + 1):
             self._wait_for_room(limit)
@@ -153,17 +176,6 @@ class ReferenceClient:
                 return
             self.get_job(next(iter(self._executing)))
         raise TimeoutError(f"{len(self._executing)} jobs still executing after {self.max_polls} polls")
-
-    def _track(self, job: dict[str, Any]) -> None:
-        jobid, status = job.get("jobid"), job.get("status")
-        if not jobid or jobid in self._final:
-            return  # unknown, or already final (a callback may come before the submit answer)
-        if status in EXECUTING:
-            self._executing[jobid] = status
-        else:
-            self._executing.pop(jobid, None)
-            if status in FINAL_STATUSES:
-                self._final[jobid] = job
 
     def _sleep(self, seconds: float) -> None:
         self.sleep(seconds)

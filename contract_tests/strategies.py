@@ -114,7 +114,7 @@ def examples(draw: st.DrawFn, callbacks: bool | None = None) -> Example:
     shape = draw(st.sampled_from(SHAPES))
     jobs = draw(tasks(shape))
     busy = shape == "busy_button"
-    invalid = None if busy else draw(st.sampled_from((None,) * 6 + tuple(INVALID_INPUTS)))
+    invalid = None if busy else draw(st.sampled_from((None,) * 10 + tuple(INVALID_INPUTS)))
     if invalid is not None:
         jobs = (with_invalid_input(jobs[0], invalid), *jobs[1:])
     behaviour = draw(behaviours(len(jobs), first_completes=busy))

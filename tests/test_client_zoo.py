@@ -44,6 +44,10 @@ def examples() -> int:
     return int(os.environ.get("PIXVERSE_ZOO_EXAMPLES") or settings().max_examples)
 
 
+REFERENCE_EXAMPLES = 30
+"""The reference clients run 1,000 examples outside CI (see the README); here a smoke run per mode."""
+
+
 @pytest.fixture(scope="module")
 def mock_server() -> Iterator[ThreadedMockServer]:
     with ThreadedMockServer(MockConfig(clock="manual")) as server:
@@ -60,13 +64,14 @@ def zoo_table() -> Iterator[None]:
 
 @pytest.mark.parametrize("callbacks", [False, True], ids=["polling", "callbacks"])
 def test_reference_client_keeps_every_property(mock_server: ThreadedMockServer, callbacks: bool) -> None:
-    verdict = check(SyncDriver(ReferenceClient.make), max_examples=examples(), server=mock_server, token=TOKEN,
-                    callbacks=callbacks)
+    verdict = check(SyncDriver(ReferenceClient.make), max_examples=REFERENCE_EXAMPLES, server=mock_server,
+                    token=TOKEN, callbacks=callbacks)
     assert verdict.passed, str(verdict.failure)
 
 
 def test_async_reference_client_keeps_every_property(mock_server: ThreadedMockServer) -> None:
-    verdict = check(AsyncDriver(AsyncReferenceClient.make), max_examples=examples(), server=mock_server, token=TOKEN)
+    verdict = check(AsyncDriver(AsyncReferenceClient.make), max_examples=REFERENCE_EXAMPLES, server=mock_server,
+                    token=TOKEN)
     assert verdict.passed, str(verdict.failure)
 
 

@@ -11,7 +11,9 @@ from typing import ClassVar
 
 from contract_tests.adapter import ApiCallError
 from contract_tests.reference_async_client import AsyncReferenceClient
+from contract_tests.reference_client import FINAL_FAILURES
 from contract_tests.reference_client import FINAL_STATUSES
+from contract_tests.reference_client import JobFailed
 
 
 class AsyncBrokenClient(AsyncReferenceClient):
@@ -99,9 +101,12 @@ class AsyncCallbackQueue(AsyncBrokenClient):
         if jobid not in self._by_callback:
             return await super().wait_for_result(jobid)
         queue = self.__dict__.setdefault("_queue", [])
-        for _ in range(self.max_polls):
+        for _ in range(int(self.callback_grace / self.poll_interval)):
             if queue:
-                return queue.pop(0)
+                job = queue.pop(0)
+                if job.get("status") in FINAL_FAILURES:
+                    raise JobFailed(500, job.get("error") or f"job {job.get('status')}", job)
+                return job
             await self.sleep(self.poll_interval)
         return await super().wait_for_result(jobid)
 

@@ -375,7 +375,7 @@ class CallbackQueue(BrokenClient):
         if jobid not in self._by_callback:
             return super().wait_for_result(jobid)
         queue = self.__dict__.setdefault("_queue", [])
-        for _ in range(self.max_polls):
+        for _ in range(int(self.callback_grace / self.poll_interval)):
             if queue:
                 return self._result_of(queue.pop(0))
             self._sleep(self.poll_interval)
