@@ -25,6 +25,7 @@ from mock_server.resources import fixtures_dir
 
 THROTTLES = ("discord429", "maxjobs429")
 ERRORS = ("expired", "unauthorized", "moderated", "server_error:503")
+MISBEHAVING_CALLBACKS = ("never", "duplicated", "early", "late")
 FINAL_STATUSES = ("completed", "completed", "completed", "completed", "failed", "moderated", "cancelled")
 """Most jobs complete (a button needs a completed parent), the rest end each other way."""
 _GRAPH = ButtonGraph.load(fixtures_dir() / "button-graph.yaml")
@@ -96,14 +97,14 @@ def behaviours(draw: st.DrawFn, jobs: int, first_completes: bool = False) -> Beh
     faults: list[tuple[str, str]] = []
     for endpoint in ("meme_face", "button"):
         faults += [(endpoint, f) for f in draw(st.lists(st.sampled_from(THROTTLES), max_size=2))]
-        may_fail = not (first_completes and endpoint == "meme_face")
-        if may_fail and draw(st.sampled_from((False, False, True))):
-            faults.append((endpoint, draw(st.sampled_from(ERRORS))))
+        error = draw(st.sampled_from((None, *ERRORS, "moderated")))  # 422: twice, it hides behind 429s
+        if error is not None and not (first_completes and endpoint == "meme_face"):
+            faults.append((endpoint, error))
     # the first job's callback always misbehaves one way, so each way is common
     outcomes = tuple(Outcome(status="completed" if first_completes and index == 0
                              else draw(st.sampled_from(FINAL_STATUSES)),
                              duration=draw(st.integers(min_value=3, max_value=120)),
-                             callback=draw(st.sampled_from(CALLBACK_MODES[1:] if index == 0 else CALLBACK_MODES)))
+                             callback=draw(st.sampled_from(MISBEHAVING_CALLBACKS if index == 0 else CALLBACK_MODES)))
                      for index in range(jobs))
     return Behaviour(tuple(faults), outcomes)
 
