@@ -56,7 +56,7 @@ def optional_fields(draw: st.DrawFn, job_id: str) -> dict[str, object]:
     return fields
 
 
-SHAPES = ("single", "batch", "busy_button")
+SHAPES = ("single", "busy_button", "batch")
 """``single``: one meme_face (and maybe a button on it); ``batch``: 2-3 meme_faces, often more than
 their ``maxJobs``, buttons anywhere after their parent; ``busy_button``: a button pressed on the
 first result while the other meme_faces fill ``maxJobs`` (the first job always completes)."""
@@ -115,7 +115,8 @@ def examples(draw: st.DrawFn, callbacks: bool | None = None) -> Example:
     shape = draw(st.sampled_from(SHAPES))
     jobs = draw(tasks(shape))
     busy = shape == "busy_button"
-    invalid = None if busy else draw(st.sampled_from((None,) * 10 + tuple(INVALID_INPUTS)))
+    rejected = not busy and (draw(st.booleans()) or draw(st.booleans()))
+    invalid = draw(st.sampled_from(tuple(INVALID_INPUTS))) if rejected else None
     if invalid is not None:
         jobs = (with_invalid_input(jobs[0], invalid), *jobs[1:])
     behaviour = draw(behaviours(len(jobs), first_completes=busy))
