@@ -3,7 +3,8 @@
 The async twin of :mod:`contract_tests.reference_client`; copy it as a starting point. What it adds
 for concurrency: a submit first reserves a slot under the ``maxJobs`` it carries (check and reserve
 with no ``await`` between, so two tasks never take the last slot), and waits by sleeping until its
-own executing jobs leave room, never by polling a job another task already polls. Each job is
+own executing jobs leave room, never by polling a job another task already polls. The first 429
+closes a gate for every task until ``retry_wait`` has passed. Each job is
 polled only by the task that waits for it, at most every ``poll_interval`` seconds. Given a
 ``replyUrl``, it takes the result from the callback (``on_callback``, keyed by jobid) and polls
 when none came within ``callback_grace`` seconds.
@@ -50,8 +51,8 @@ class AsyncReferenceClient(OwnJobs):
         self._reserved = 0
         self._final: dict[str, dict[str, Any]] = {}
         self._by_callback: set[str] = set()
-        self._backing_off = 0
-        """Tasks waiting out a 429: no task submits meanwhile (the API throttles the account, not a job)."""
+        self._throttled = False
+        """A task is waiting out a 429: no task submits meanwhile (the API throttles the account, not a job)."""
 
     @classmethod
     def make(cls, base_url: str, token: str, sleep: AsyncSleep) -> AsyncReferenceClient:
@@ -113,8 +114,8 @@ class AsyncReferenceClient(OwnJobs):
     async def _submit(self, endpoint: str, fields: dict[str, Any], **body: Any) -> dict[str, Any]:
         limit = self._limit(fields.get("maxJobs"))
         for attempt in range(self.max_retries + 1):
-            while self._backing_off or len(self._executing) + self._reserved >= limit:
-                await self.sleep(self.room_wait)  # the jobs' own waiters see them end; a 429's wait passes
+            while self._throttled or len(self._executing) + self._reserved >= limit:
+                await self.sleep(self.room_wait)  # the jobs' own waiters see them end; the 429 wait passes
             self._reserved += 1
             try:
                 job = await self._call("POST", endpoint, **body)
@@ -125,11 +126,12 @@ class AsyncReferenceClient(OwnJobs):
             finally:
                 self._reserved -= 1
             if job is None:
-                self._backing_off += 1
-                try:
-                    await self.sleep(self.retry_wait)
-                finally:
-                    self._backing_off -= 1
+                if not self._throttled:  # the first 429 closes the gate for every task, for retry_wait
+                    self._throttled = True
+                    try:
+                        await self.sleep(self.retry_wait)
+                    finally:
+                        self._throttled = False
                 continue
             if fields.get("replyUrl") and job.get("jobid"):
                 self._by_callback.add(job["jobid"])

@@ -13,6 +13,7 @@ import heapq
 import itertools
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
@@ -41,6 +42,8 @@ class CallbackRelay:
         """Callbacks the mock sent, per jobid."""
         self.delivered: Counter[str] = Counter()
         """Callbacks handed to the client, per jobid."""
+        self.handled: Counter[str] = Counter()
+        """POSTs of the mock fully handled (held, dropped, or delivered when early), per jobid."""
         self.errors: list[str] = []
         self._server: ThreadingHTTPServer | None = None
         self._forwarder: threading.Thread | None = None
@@ -94,6 +97,7 @@ class CallbackRelay:
             self._modes.clear()
             self.received.clear()
             self.delivered.clear()
+            self.handled.clear()
             self.errors.clear()
 
     def plan(self, jobid: str, mode: str) -> None:
@@ -114,6 +118,15 @@ class CallbackRelay:
         for body in ready:
             self._deliver(body)
         return ready
+
+    def wait_handled(self, jobids: list[str], timeout: float) -> bool:
+        """Block until the mock's callback of each of ``jobids`` was handled here (or ``timeout`` passes)."""
+        deadline = time.monotonic() + timeout
+        while any(self.handled[jobid] < 1 for jobid in jobids):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return True
 
     def pending(self) -> bool:
         with self._lock:
@@ -141,6 +154,13 @@ class CallbackRelay:
 
     def _arrived(self, body: dict[str, Any]) -> None:
         jobid = str(body.get("jobid"))
+        try:
+            self._apply(jobid, body)
+        finally:
+            with self._lock:
+                self.handled[jobid] += 1
+
+    def _apply(self, jobid: str, body: dict[str, Any]) -> None:
         now = self._now()
         with self._lock:
             self.received[jobid] += 1

@@ -43,12 +43,15 @@ PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrin
 class ContractViolation(AssertionError):
     """The client broke one or more properties; ``violations`` names each, ``example`` is the (shrunk) example."""
 
-    def __init__(self, violations: list[Violation], example: Example | None = None, driver: str = "") -> None:
+    def __init__(self, violations: list[Violation], example: Example | None = None, driver: str = "",
+                 details: str = "") -> None:
         self.violations = violations
         self.example = example
         self.driver = driver
+        self.details = details
         where = f"\n  example: {example.describe()}" if example is not None else ""
-        super().__init__("the client broke the contract:\n" + "\n".join(f"  - {v}" for v in violations) + where)
+        run = f"\n  {details}" if details else ""
+        super().__init__("the client broke the contract:\n" + "\n".join(f"  - {v}" for v in violations) + where + run)
 
     @property
     def properties(self) -> set[str]:
@@ -82,6 +85,8 @@ class Session:
         self.server = server
         self.token = token
         self.relay = CallbackRelay(lambda: server.runtime.now()).start()
+        self.details = ""
+        """What the driver added about the last example's run (a command's exit status, its stderr)."""
 
     def run_example(self, driver: Driver, example: Example, budget: Budget) -> list[Violation]:
         """Stage, drive, judge one example; the violations (empty: the client kept the contract)."""
@@ -99,8 +104,7 @@ class Session:
         evidence = Evidence(example, traffic, run.report, stage.accepted, records, stage.reply_url,
                             dict(self.relay.delivered), problem=run.problem, over_budget=over_budget)
         violations = judge_example(evidence)
-        if run.details and violations:
-            violations.append(Violation(violations[0].property, run.details))
+        self.details = run.details
         if stage.problems:
             raise RuntimeError("staging failed: " + "; ".join(stage.problems))
         self.server.check()  # the mock itself must never have raised
@@ -140,7 +144,7 @@ def check(driver: Driver, *, max_examples: int = 100, budget: Budget | None = No
     verdict = Verdict(driver.name)
     phases = PHASES if shrink else tuple(p for p in PHASES if p is not Phase.shrink)
     started = time.perf_counter()
-    failed: list[tuple[Example, list[Violation]]] = []
+    failed: list[tuple[Example, list[Violation], str]] = []
     shrink_until = [float("inf")] if shrink_seconds is not None else None
     with session_for(driver, server, token, config) as session:
 
@@ -150,20 +154,21 @@ def check(driver: Driver, *, max_examples: int = 100, budget: Budget | None = No
                                          HealthCheck.data_too_large, HealthCheck.filter_too_much])
         @given(example=examples(callbacks))
         def contract(example: Example) -> None:
-            violations = next((found for seen, found in failed if seen == example), None)  # a replay
-            if violations is None:
+            known = next((found for found in failed if found[0] == example), None)  # hypothesis replays
+            if known is None:
                 if shrink_until is not None and time.monotonic() > shrink_until[0]:
                     return  # shrinking time is up: no more candidates are run
                 verdict.examples += 1
                 violations = session.run_example(driver, example, budget)
-                if violations:
-                    failed.append((example, violations))
-                    if verdict.first_failing is None:
-                        verdict.first_failing = verdict.examples
-                        if shrink_until is not None:
-                            shrink_until[0] = time.monotonic() + float(shrink_seconds or 0)
-            if violations:
-                raise ContractViolation(violations, example, driver.name)
+                if not violations:
+                    return
+                known = (example, violations, session.details)
+                failed.append(known)
+                if verdict.first_failing is None:
+                    verdict.first_failing = verdict.examples
+                    if shrink_until is not None:
+                        shrink_until[0] = time.monotonic() + float(shrink_seconds or 0)
+            raise ContractViolation(known[1], example, driver.name, known[2])
 
         try:
             with _shrinking_bounded(shrink_seconds):

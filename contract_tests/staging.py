@@ -42,6 +42,8 @@ class Stage:
         self.over_requests = threading.Event()
         """Set when the client sent more requests than the budget allows."""
         self.problems: list[str] = []
+        self._callbacks_due: dict[str, float] = {}
+        """Jobs that asked for the relay's callback: when (mock time) it falls due."""
         self._lock = threading.Lock()
         self._remove_listener: Any = None
 
@@ -76,10 +78,10 @@ class Stage:
 
     def advance(self, seconds: float) -> float:
         """Move the manual clock, let the callbacks that fell due reach the relay, pump them to the client."""
-        control = self.control
-        now = control.advance(max(0.0, float(seconds)))
+        now = self.control.advance(max(0.0, float(seconds)))
         if self.relay is not None:
-            control.callbacks.wait_idle(EARLY_DELIVERY_WAIT)
+            due = [jobid for jobid, at in list(self._callbacks_due.items()) if at <= now]
+            self.relay.wait_handled(due, EARLY_DELIVERY_WAIT)  # the mock's pool delivers them: wait for it
             self.relay.pump(now)
         return now
 
@@ -104,18 +106,22 @@ class Stage:
                     return
                 outcome = self.example.behaviour.outcome(len(self.accepted))
                 self.accepted[entry["jobid"]] = outcome
-            self._shape(entry["jobid"], outcome)
+            self._shape(entry, outcome)
         except Exception as exc:  # never break the mock's answer; the runner reports it
             self.problems.append(f"staging {entry.get('jobid')}: {exc!r}")
 
-    def _shape(self, jobid: str, outcome: Outcome) -> None:
+    def _shape(self, entry: dict[str, Any], outcome: Outcome) -> None:
+        jobid = entry["jobid"]
         early = self.example.callbacks and outcome.callback == "early"
+        relayed = self.relay is not None and (entry.get("fields") or {}).get("replyUrl") == self.relay.url
         if self.relay is not None and self.example.callbacks:
             self.relay.plan(jobid, outcome.callback)
+        after = 0.0 if early else outcome.duration
         try:
-            self.control.force_outcome(self.token, jobid, outcome.status, error=outcome.error,
-                                       after=0.0 if early else outcome.duration)
+            self.control.force_outcome(self.token, jobid, outcome.status, error=outcome.error, after=after)
         except ApiError:
             return  # already final (a job-shaping fault ended it): its fate is the mock's
-        if early:
-            self.control.callbacks.wait_idle(EARLY_DELIVERY_WAIT)
+        if relayed:
+            self._callbacks_due[jobid] = entry["at"] + after
+            if early:
+                self.relay.wait_handled([jobid], EARLY_DELIVERY_WAIT)

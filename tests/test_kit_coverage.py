@@ -59,6 +59,8 @@ TRIGGERS: dict[str, Callable[[Example], bool]] = {
     "429 on a button (waits_after_429)": lambda e: bool(_buttons(e)) and _faults(e, "button", THROTTLES),
     "a documented error (documented_errors_surface, no_retry_of_rejected_request)":
         lambda e: e.invalid_input is not None or _faults(e, "meme_face", ERRORS) or _faults(e, "button", ERRORS),
+    "an input the API rejects as invalid (no_retry_of_rejected_request)":
+        lambda e: e.invalid_input not in (None, "prompt_moderated"),
     "a job that ends moderated, failed or cancelled (final_failures_are_not_results)":
         lambda e: any(o.status != "completed" for o in e.behaviour.outcomes),
     "more meme_faces than maxJobs (respects_max_jobs)":
@@ -74,7 +76,6 @@ TRIGGERS: dict[str, Callable[[Example], bool]] = {
         lambda e: e.callbacks and len(e.jobs) > 1,
     "a duplicated or early callback (result_reaches_caller_once)": lambda e: _callback(e, "duplicated", "early"),
     "a callback that never comes (falls_back_to_polling)": lambda e: _callback(e, "never"),
-    "a late callback (polls_no_faster_than_10s while waiting)": lambda e: _callback(e, "late"),
 }
 
 

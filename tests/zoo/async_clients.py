@@ -96,6 +96,7 @@ class AsyncCallbackQueue(AsyncBrokenClient):
 
     async def on_callback(self, job: dict[str, Any]) -> None:
         self.__dict__.setdefault("_queue", []).append(job)
+        await super().on_callback(job)
 
     async def wait_for_result(self, jobid: str) -> dict[str, Any]:
         if jobid not in self._by_callback:

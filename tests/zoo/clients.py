@@ -370,6 +370,7 @@ class CallbackQueue(BrokenClient):
 
     def on_callback(self, job: dict[str, Any]) -> None:
         self.__dict__.setdefault("_queue", []).append(job)
+        super().on_callback(job)
 
     def wait_for_result(self, jobid: str) -> dict[str, Any]:
         if jobid not in self._by_callback:
