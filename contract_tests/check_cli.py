@@ -59,7 +59,7 @@ def check(command: str | None, adapter: str | None, async_adapter: str | None, e
                                                           callbacks=callbacks, derandomize=False))()
     else:
         verdict = run_check(driver, max_examples=examples, budget=budget, callbacks=callbacks)
-    broken = verdict.failure.violations if verdict.failure else []
+    broken = [v for failure in verdict.failures for v in failure.violations]
     by_property = {name: [str(v) for v in broken if v.property == name] for name in ALL_PROPERTIES}
     click.echo(console_report(verdict, by_property))
     if junit:
@@ -104,11 +104,12 @@ def console_report(verdict: Any, by_property: dict[str, list[str]]) -> str:
     lines = [f"pixverse-contract check ({verdict.driver}): {verdict.examples} examples in "
              f"{verdict.seconds:.1f} s ({verdict.rate:.1f}/s)"]
     lines += [f"{'FAIL' if found else 'PASS'}  {name}" for name, found in by_property.items()]
-    if verdict.failure is not None:
-        example = verdict.failure.example
-        lines += ["", f"First broken at example {verdict.first_failing}; shrunk to:",
-                  f"  {example.describe() if example else '?'}", "", "Violations:"]
-        lines += [f"  - {v}" for v in verdict.failure.violations]
+    if verdict.failures:
+        lines += ["", f"First broken at example {verdict.first_failing}."]
+    for failure in verdict.failures:
+        example = failure.example
+        lines += ["", "Shrunk to:", f"  {example.describe() if example else '?'}", "Violations:"]
+        lines += [f"  - {v}" for v in failure.violations]
     failed = sum(1 for found in by_property.values() if found)
     lines += ["", f"{len(by_property)} properties: {len(by_property) - failed} passed, {failed} failed"]
     return "\n".join(lines)
@@ -119,8 +120,8 @@ def markdown_report(verdict: Any, by_property: dict[str, list[str]]) -> str:
              f"{verdict.examples} examples ({verdict.driver} driver) in {verdict.seconds:.1f} s.", "",
              "| property | result |", "| --- | --- |"]
     lines += [f"| `{name}` | {'❌ FAIL' if found else '✅ PASS'} |" for name, found in by_property.items()]
-    if verdict.failure is not None:
-        example = verdict.failure.example
-        lines += ["", "## Shrunk example", "", _md(example.describe() if example else "?"), "", "## Violations", ""]
-        lines += [f"- **{v.property}**: {_md(v.message)}" for v in verdict.failure.violations]
+    for failure in verdict.failures:
+        example = failure.example
+        lines += ["", "## Shrunk example", "", _md(example.describe() if example else "?"), "", "### Violations", ""]
+        lines += [f"- **{v.property}**: {_md(v.message)}" for v in failure.violations]
     return "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from hypothesis import HealthCheck
@@ -26,6 +27,7 @@ from hypothesis import settings
 from contract_tests.drivers import Budget
 from contract_tests.drivers import Driver
 from contract_tests.example import Example
+from contract_tests.judge import ALL_PROPERTIES
 from contract_tests.judge import Evidence
 from contract_tests.judge import judge_example
 from contract_tests.properties import Violation
@@ -36,6 +38,7 @@ from contract_tests.strategies import examples
 from mock_server import MockConfig
 
 DEFAULT_TOKEN = "user:1-pixverse-contract"
+ORDER = {name: index for index, name in enumerate(ALL_PROPERTIES)}
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 """Without ``Phase.explain``: it re-runs the shrunk example many times under a tracer, slowly."""
 
@@ -58,6 +61,20 @@ class ContractViolation(AssertionError):
         return {v.property for v in self.violations}
 
 
+_KINDS: dict[str, type[ContractViolation]] = {}
+
+
+def _violation_of(violations: list[Violation]) -> type[ContractViolation]:
+    """One exception type per leading property: hypothesis shrinks each broken property as its own bug.
+
+    An example that breaks a different property is not a smaller case of this one.
+    """
+    lead = min((v.property for v in violations), key=lambda name: (ORDER.get(name, len(ORDER)), name))
+    if lead not in _KINDS:
+        _KINDS[lead] = type("ContractViolation", (ContractViolation,), {"__qualname__": f"ContractViolation[{lead}]"})
+    return _KINDS[lead]
+
+
 @dataclass
 class Verdict:
     """What a whole check found: examples run, their wall time, and the shrunk failure (None: passed)."""
@@ -65,13 +82,23 @@ class Verdict:
     driver: str
     examples: int = 0
     seconds: float = 0.0
-    failure: ContractViolation | None = None
+    failures: list[ContractViolation] = field(default_factory=list)
+    """Each broken property's smallest example (one per leading property), most fundamental first."""
     first_failing: int | None = None
     """The number of the first generated example that broke a property (before shrinking)."""
 
     @property
+    def failure(self) -> ContractViolation | None:
+        return self.failures[0] if self.failures else None
+
+    @property
     def passed(self) -> bool:
-        return self.failure is None
+        return not self.failures
+
+    @property
+    def properties(self) -> set[str]:
+        """Every property some example broke."""
+        return {name for failure in self.failures for name in failure.properties}
 
     @property
     def rate(self) -> float:
@@ -149,7 +176,7 @@ def check(driver: Driver, *, max_examples: int = 100, budget: Budget | None = No
     with session_for(driver, server, token, config) as session:
 
         @settings(max_examples=max_examples, deadline=None, derandomize=derandomize, database=None,
-                  report_multiple_bugs=False, phases=phases,
+                  report_multiple_bugs=True, phases=phases,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                          HealthCheck.data_too_large, HealthCheck.filter_too_much])
         @given(example=examples(callbacks))
@@ -168,13 +195,18 @@ def check(driver: Driver, *, max_examples: int = 100, budget: Budget | None = No
                     verdict.first_failing = verdict.examples
                     if shrink_until is not None:
                         shrink_until[0] = time.monotonic() + float(shrink_seconds or 0)
-            raise ContractViolation(known[1], example, driver.name, known[2])
+            raise _violation_of(known[1])(known[1], example, driver.name, known[2])
 
         try:
             with _shrinking_bounded(shrink_seconds):
                 contract()
         except ContractViolation as failure:
-            verdict.failure = failure
+            verdict.failures = [failure]
+        except BaseExceptionGroup as group:
+            found = [e for e in group.exceptions if isinstance(e, ContractViolation)]
+            if len(found) != len(group.exceptions):
+                raise  # something else broke: the kit's own error, not a verdict
+            verdict.failures = sorted(found, key=lambda f: min(ORDER.get(p, len(ORDER)) for p in f.properties))
     verdict.seconds = time.perf_counter() - started
     return verdict
 

@@ -41,7 +41,7 @@ class DropsReplyRef(ReferenceClient):
                                        "--examples", "30", "--junit", str(junit), "--markdown", str(markdown)])
     assert result.exit_code == 1, result.output
     assert "FAIL  sends_what_was_asked" in result.output
-    assert "shrunk to:" in result.output and "replyRef" in result.output
+    assert "Shrunk to:" in result.output and "replyRef" in result.output
     failed = {case.get("name") for case in ET.parse(junit).getroot().findall(".//testcase")
               if case.find("failure") is not None}
     assert "sends_what_was_asked" in failed

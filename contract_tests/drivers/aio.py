@@ -28,6 +28,7 @@ from contract_tests.drivers import BudgetExceeded
 from contract_tests.drivers import DriverRun
 from contract_tests.drivers.sync import FACE
 from contract_tests.drivers.sync import error_result
+from contract_tests.drivers.sync import failed_result
 from contract_tests.example import Example
 from contract_tests.example import JobSpec
 from contract_tests.staging import Stage
@@ -256,10 +257,7 @@ class AsyncTaskFlow:
         try:
             finished = await client.wait_for_result(jobid)
         except Exception as exc:
-            result = {**error_result(job.id, exc), "jobid": jobid}
-            if isinstance(getattr(exc, "message", None), str):
-                result["outcome"] = "job_failed"
-            self.results[job.id] = result
+            self.results[job.id] = failed_result(job.id, jobid, exc)
             return
         finished = finished if isinstance(finished, dict) else {}
         files = []

@@ -141,9 +141,7 @@ class TaskFlow:
         try:
             done = client.wait_for_result(jobid)
         except Exception as exc:
-            self.results[job.id] = {**error_result(job.id, exc), "jobid": jobid}
-            if isinstance(getattr(exc, "message", None), str):
-                self.results[job.id]["outcome"] = "job_failed"
+            self.results[job.id] = failed_result(job.id, jobid, exc)
             return
         done = done if isinstance(done, dict) else {}
         self.results[job.id] = {"job": job.id, "outcome": "completed", "jobid": done.get("jobid"),
@@ -156,6 +154,19 @@ def error_result(job_id: str, exc: BaseException) -> dict[str, Any]:
     return {"job": job_id, "outcome": "error", "code": code if isinstance(code, int) else None,
             "message": message if isinstance(message, str) else repr(exc)[:200],
             **({} if isinstance(message, str) else {"surfaced_as": type(exc).__name__})}
+
+
+def failed_result(job_id: str, jobid: str, exc: BaseException) -> dict[str, Any]:
+    """Waiting raised: a ``job_failed`` entry when it says why (code and message), else an ``error``.
+
+    Its jobid is the failed job's the error carries (``exc.body``), if any: the job the client saw fail.
+    """
+    body = getattr(exc, "body", None)
+    seen = body.get("jobid") if isinstance(body, dict) and body.get("jobid") else jobid
+    result = {**error_result(job_id, exc), "jobid": seen}
+    if isinstance(getattr(exc, "message", None), str):
+        result["outcome"] = "job_failed"
+    return result
 
 
 def download_all(client: Any, job: dict[str, Any]) -> list[str]:
