@@ -1,35 +1,40 @@
 """pixverse-mock's contract kit: check that a client of the PixVerse v1 API behaves.
 
-Names load on first use (PEP 562), so ``from contract_tests import MockHandle`` does not import
-hypothesis; ``ClientContract`` and ``check_client`` do.
+Names that need hypothesis (the runner, the suite) are imported on first use, so importing the kit
+(e.g. the pytest plugin) does not import hypothesis.
 """
 
-from importlib import import_module
+from __future__ import annotations
+
+import importlib
 from typing import Any
 
-_HOMES = {
+_EXPORTS = {
     "ApiCallError": "contract_tests.adapter",
     "PixverseClientAdapter": "contract_tests.adapter",
     "MockHandle": "contract_tests.handle",
     "PROPERTIES": "contract_tests.properties",
     "Violation": "contract_tests.properties",
     "judge": "contract_tests.properties",
+    "ALL_PROPERTIES": "contract_tests.judge",
     "ThreadedMockServer": "contract_tests.server",
+    "Budget": "contract_tests.drivers",
     "ClientContract": "contract_tests.suite",
-    "ContractViolation": "contract_tests.suite",
-    "check_client": "contract_tests.suite",
+    "ContractViolation": "contract_tests.runner",
+    "Verdict": "contract_tests.runner",
+    "check": "contract_tests.runner",
+    "check_client": "contract_tests.runner",
+    "check_async_client": "contract_tests.runner",
+    "check_command": "contract_tests.runner",
 }
 
-__all__ = sorted(_HOMES)
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
+    module = _EXPORTS.get(name)
+    if module is None:
         raise AttributeError(f"module 'contract_tests' has no attribute {name!r}")
-    value = getattr(import_module(_HOMES[name]), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})

@@ -48,3 +48,22 @@ class PixverseClientAdapter(Protocol):
 
 ClientFactory = Callable[[str, str, Sleep], PixverseClientAdapter]
 """``make(base_url, token, sleep)`` → a ready client."""
+
+
+class AsyncPixverseClientAdapter(Protocol):
+    """The asyncio adapter protocol: the same calls as coroutines.
+
+    ``make(base_url, token, sleep)`` gets an ``async`` sleep. Optional: ``async on_callback(job)``
+    (callback mode) and ``async aclose()``.
+    """
+
+    async def submit_meme_face(self, face: bytes, prompt: str, **fields: Any) -> dict[str, Any]: ...
+
+    async def press_button(self, jobid: str, button: str, prompt: str | None = None,
+                           **fields: Any) -> dict[str, Any]: ...
+
+    async def get_job(self, jobid: str) -> dict[str, Any]: ...
+
+    async def wait_for_result(self, jobid: str) -> dict[str, Any]: ...
+
+    async def download(self, url: str) -> bytes: ...

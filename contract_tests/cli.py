@@ -541,5 +541,9 @@ def _is_loopback(url: str) -> bool:
     return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
 
 
+from contract_tests.check_cli import check  # noqa: E402 (it builds on the helpers above)
+
+main.add_command(check)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

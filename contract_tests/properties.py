@@ -124,12 +124,20 @@ def _prompt_buttons(traffic: list[Entry]) -> Iterable[Violation]:
 def _waits_after_429(traffic: list[Entry]) -> Iterable[Violation]:
     last_429: Entry | None = None
     for e in _of(traffic, *SUBMITS):
-        if last_429 is not None:
+        if last_429 is not None and not _launched_together(e, last_429):
             waited = e["at"] - last_429["at"]
             if waited < MIN_RETRY_WAIT:
                 yield Violation("waits_after_429",
                                 f"submitted {waited:g} s after a 429 (request #{last_429.get('seq')})", e.get("seq"))
-        last_429 = e if e.get("status") == 429 else None
+        if e.get("status") == 429:
+            last_429 = e
+        elif last_429 is not None and e["at"] - last_429["at"] >= MIN_RETRY_WAIT:
+            last_429 = None
+
+
+def _launched_together(e: Entry, throttled: Entry) -> bool:
+    """Another job's submit at the very moment of the 429: sent alongside it, not in answer to it."""
+    return e["at"] == throttled["at"] and _request_key(e) != _request_key(throttled)
 
 
 def _max_jobs(traffic: list[Entry]) -> Iterable[Violation]:

@@ -6,7 +6,9 @@ least 10 s (``retry_wait``) after a 429 before it retries, keeps fewer than ``ma
 jobs executing before it submits another (the ``maxJobs`` field of the submit, else the parent's
 for a button, else ``max_jobs``), polls a job at most every 10 s and never again once it is final,
 treats moderated/failed/cancelled as failures, surfaces every other error with its code and
-message, and never re-sends a rejected request.
+message, and never re-sends a rejected request. Given a ``replyUrl``, it waits for the callback
+(``on_callback``, your webhook handler), keyed by jobid, so a duplicate or early callback changes
+nothing, and polls at the usual pace when none came within ``callback_grace`` seconds.
 """
 
 from __future__ import annotations
@@ -29,7 +31,36 @@ class JobFailed(ApiCallError):
     """The job ended moderated, failed or cancelled: a final failure, not a result."""
 
 
-class ReferenceClient:
+class OwnJobs:
+    """What a client keeps of its own jobs: those executing (for ``maxJobs``) and the final ones.
+
+    A final job is never polled again. Needs ``max_jobs``, ``_executing`` and ``_final``.
+    """
+
+    max_jobs: int
+    _executing: dict[str, str]
+    _final: dict[str, dict[str, Any]]
+
+    def _limit(self, max_jobs: Any) -> int:
+        """The ``maxJobs`` a submit carries, as a number (else the client's default)."""
+        try:
+            return max(1, int(max_jobs)) if max_jobs is not None else self.max_jobs
+        except (TypeError, ValueError):
+            return self.max_jobs
+
+    def _track(self, job: dict[str, Any]) -> None:
+        jobid, status = job.get("jobid"), job.get("status")
+        if not jobid or jobid in self._final:
+            return  # unknown, or already final (a callback may come before the submit answer)
+        if status in EXECUTING:
+            self._executing[jobid] = status
+        else:
+            self._executing.pop(jobid, None)
+            if status in FINAL_STATUSES:
+                self._final[jobid] = job
+
+
+class ReferenceClient(OwnJobs):
     """The reference implementation of :class:`~contract_tests.adapter.PixverseClientAdapter`.
 
     Time is only ever spent through ``sleep``, and the client counts what it slept: a job is polled
@@ -43,7 +74,7 @@ class ReferenceClient:
 
     def __init__(self, base_url: str, token: str, sleep: Sleep = time.sleep, *, poll_interval: float = 10.0,
                  retry_wait: float = 10.0, max_retries: int = 30, max_polls: int = 200, max_jobs: int = 10,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, callback_grace: float = 60.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.sleep = sleep
         self.poll_interval = poll_interval
@@ -52,6 +83,7 @@ class ReferenceClient:
         self.max_polls = max_polls
         self.max_jobs = max_jobs
         self.timeout = timeout
+        self.callback_grace = callback_grace
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
         self._executing: dict[str, str] = {}
@@ -59,6 +91,8 @@ class ReferenceClient:
         self._final: dict[str, dict[str, Any]] = {}
         """Own jobs seen in a final status: their last answer."""
         self._polled_at: dict[str, float] = {}
+        self._by_callback: dict[str, float] = {}
+        """Own jobs submitted with a ``replyUrl``: when (in slept seconds) they were submitted."""
         self._slept = 0.0
 
     @classmethod
@@ -71,7 +105,8 @@ class ReferenceClient:
         form = {name: (None, str(value)) for name, value in fields.items() if value is not None}
         form["prompt"] = (None, prompt)
         form["face"] = ("face.png", face, "image/png")
-        return self._submit("meme_face", self._limit(fields.get("maxJobs")), files=form)
+        limit = self._limit(fields.get("maxJobs"))
+        return self._submit("meme_face", limit, bool(fields.get("replyUrl")), files=form)
 
     def press_button(self, jobid: str, button: str, prompt: str | None = None, **fields: Any) -> dict[str, Any]:
         body = {"jobid": jobid, "button": button, **{k: v for k, v in fields.items() if v is not None}}
@@ -79,7 +114,8 @@ class ReferenceClient:
             body["prompt"] = prompt
         # A button job runs on the parent's channel, with the parent's maxJobs unless told otherwise.
         parent_limit = self._final.get(jobid, {}).get("maxJobs")
-        return self._submit("button", self._limit(fields.get("maxJobs") or parent_limit), json=body)
+        limit = self._limit(fields.get("maxJobs") or parent_limit)
+        return self._submit("button", limit, bool(fields.get("replyUrl")), json=body)
 
     def get_job(self, jobid: str) -> dict[str, Any]:
         if jobid in self._final:
@@ -93,6 +129,9 @@ class ReferenceClient:
         return job
 
     def wait_for_result(self, jobid: str) -> dict[str, Any]:
+        if jobid in self._by_callback:
+            while jobid not in self._final and self._slept - self._by_callback[jobid] < self.callback_grace:
+                self._sleep(self.poll_interval)  # the callback arrives while we sleep
         for _ in range(self.max_polls):
             job = self.get_job(jobid)  # paces itself: at most one poll per poll_interval
             status = job.get("status")
@@ -107,15 +146,14 @@ class ReferenceClient:
         response.raise_for_status()
         return response.content
 
+    def on_callback(self, job: dict[str, Any]) -> None:
+        """A job record POSTed to the ``replyUrl`` (call it from your webhook handler)."""
+        if job.get("jobid") and job.get("status") in FINAL_STATUSES:
+            self._track(job)
+
     # --- internals -----------------------------------------------------------------------------
 
-    def _limit(self, max_jobs: Any) -> int:
-        try:
-            return max(1, int(max_jobs)) if max_jobs is not None else self.max_jobs
-        except (TypeError, ValueError):
-            return self.max_jobs
-
-    def _submit(self, endpoint: str, limit: int, **body: Any) -> dict[str, Any]:
+    def _submit(self, endpoint: str, limit: int, by_callback: bool = False, **body: Any) -> dict[str, Any]:
         for attempt in range(self.max_retries + 1):
             self._wait_for_room(limit)
             try:
@@ -125,6 +163,8 @@ class ReferenceClient:
                     raise
                 self._sleep(self.retry_wait)
                 continue
+            if by_callback and job.get("jobid"):
+                self._by_callback[job["jobid"]] = self._slept
             self._track(job)
             return job
         raise AssertionError("unreachable")
@@ -136,17 +176,6 @@ class ReferenceClient:
                 return
             self.get_job(next(iter(self._executing)))
         raise TimeoutError(f"{len(self._executing)} jobs still executing after {self.max_polls} polls")
-
-    def _track(self, job: dict[str, Any]) -> None:
-        jobid, status = job.get("jobid"), job.get("status")
-        if not jobid:
-            return
-        if status in EXECUTING:
-            self._executing[jobid] = status
-        else:
-            self._executing.pop(jobid, None)
-            if status in FINAL_STATUSES:
-                self._final[jobid] = job
 
     def _sleep(self, seconds: float) -> None:
         self.sleep(seconds)

@@ -15,7 +15,7 @@ from mock_server.config import ConfigError
 from mock_server.config import MockConfig
 
 # The options that map one-to-one onto MockConfig fields (``--config`` is the file itself).
-_OVERRIDABLE = ("host", "port", "store", "clock", "seed", "workers", "control_token")
+_OVERRIDABLE = ("host", "port", "store", "clock", "seed", "workers", "control_token", "time_scale")
 _FROM_USER = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
 
 
@@ -68,6 +68,8 @@ def _option(*decls: str, **kwargs: object):
          help="Processes with sqlite; with memory, one process with 4 threads per worker.  [default: 1]")
 @_option("--control-token", metavar="TOKEN",
          help="Required by /__mock/ in the X-Mock-Control-Token header; generated when --host is not loopback.")
+@_option("--time-scale", type=click.FloatRange(min=0, min_open=True),
+         help="Mock time runs this many times faster than wall time (fast/realistic clocks).  [default: 1]")
 @click.pass_context
 def serve(ctx: click.Context, config_file: str | None, scenario: str | None, **options: object) -> None:
     """Start the mock server (granian; see bench/RESULTS.md for why).

@@ -32,6 +32,24 @@ class SystemClock:
         return time.time()
 
 
+class ScaledClock:
+    """System time running ``scale`` times faster from ``origin`` (epoch seconds; default: now).
+
+    The same reading a client gets under libfaketime's ``faketime -f '+0 xR'``: mock time equals
+    wall time at ``origin`` and then moves ``scale`` mock seconds per wall second, so a client whose
+    own clock runs at that rate sees jobs take as long, in its time, as at scale 1 in real time.
+    """
+
+    def __init__(self, scale: float, origin: float | None = None) -> None:
+        if scale <= 0:
+            raise ValueError("the time scale must be positive")
+        self.scale = scale
+        self.origin = time.time() if origin is None else origin
+
+    def now(self) -> float:
+        return self.origin + (time.time() - self.origin) * self.scale
+
+
 class ClockCell(Protocol):
     """Where a manual clock keeps its reading (the store, so every worker process shares it)."""
 

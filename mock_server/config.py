@@ -62,6 +62,8 @@ class MockConfig:
     jobs: tuple[Mapping[str, Any], ...] = ()
     control_token: str | None = field(default=None, repr=False)
     """Required by ``/__mock/`` when set, and always off loopback (``control/access.py``)."""
+    time_scale: float = 1.0
+    time_origin: float | None = None
 
     def __post_init__(self) -> None:
         if self.clock not in PROFILES:
@@ -73,6 +75,10 @@ class MockConfig:
             check_location(self.store)
         except StoreLocationError as exc:
             raise ConfigError(str(exc)) from None
+        if not (isinstance(self.time_scale, int | float) and self.time_scale > 0):
+            raise ConfigError(f"time_scale must be a positive number, not {self.time_scale!r}")
+        if self.time_scale != 1 and self.clock == "manual":
+            raise ConfigError("time_scale applies to the fast and realistic clocks (the manual clock moves when told)")
         if self.workers < 1:
             raise ConfigError("workers must be at least 1")
         if self.retention_days <= 0 or self.retention_jobs < 1:
@@ -160,7 +166,8 @@ def _coerce(name: str, value: Any) -> Any:
         return Path(value) if value else None
     if name == "jobs":
         return tuple(dict(job) for job in value or ())
-    if name in {"clock_start", "callback_timeout", "callback_delay", "callback_duplicate_rate", "retention_days"}:
+    if name in {"clock_start", "callback_timeout", "callback_delay", "callback_duplicate_rate", "retention_days",
+                "time_scale", "time_origin"}:
         try:
             return None if value is None else float(value)
         except (TypeError, ValueError) as exc:

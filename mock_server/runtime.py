@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from mock_server.buttons import ButtonGraph
 from mock_server.clock import MANUAL_EPOCH
 from mock_server.clock import PROFILES
 from mock_server.clock import Clock
 from mock_server.clock import ManualClock
+from mock_server.clock import ScaledClock
 from mock_server.clock import SystemClock
 from mock_server.config import MockConfig
 from mock_server.control.callbacks import CallbackDispatcher
@@ -26,6 +29,14 @@ from mock_server.store import open_backend
 from mock_server.store.base import ControlState
 from mock_server.store.base import Store
 from mock_server.store.memory import MemoryControlState
+
+
+def callback_poll_interval(time_scale: float) -> float:
+    """Wall seconds between looks for due callbacks: 0.1, or less on an accelerated clock (>= 10 ms).
+
+    A callback then leaves at most half a mock second after its job ended, at time scales up to 50.
+    """
+    return max(0.01, min(0.1, 0.5 / time_scale))
 
 
 class MockRuntime(ControlOperations):
@@ -44,6 +55,8 @@ class MockRuntime(ControlOperations):
         media = MediaLibrary(fixtures_dir() / "videos")
         self.service = PixverseService(config, self.store, self.clock, PROFILES[config.clock], graph, media)
         self.errors: list[BaseException] = []
+        self.request_listeners: list[Callable[[dict[str, Any]], None]] = []
+        """Listeners added by :meth:`on_request`."""
         """Unexpected exceptions raised while answering (bugs); the test kit re-raises them."""
         self._rng = random.Random(f"faults:{config.seed}")
         self._rng_lock = threading.Lock()
@@ -51,14 +64,16 @@ class MockRuntime(ControlOperations):
             self.store, self.clock, self.control,
             lambda job, at: self.service.renderer.render(job, at, self.public_url),
             timeout=config.callback_timeout, attempts=config.callback_attempts, workers=config.callback_workers,
-            delay=config.callback_delay, duplicate_rate=config.callback_duplicate_rate, draw=self.draw,
-            housekeeping=self.evict_expired,
+            delay=config.callback_delay / config.time_scale, duplicate_rate=config.callback_duplicate_rate,
+            draw=self.draw, poll_interval=callback_poll_interval(config.time_scale), housekeeping=self.evict_expired,
         )
         self.callbacks.start()
 
     def _make_clock(self) -> Clock:
         if self.config.clock == "manual":
             return ManualClock(self.store, self.config.clock_start or MANUAL_EPOCH)
+        if self.config.time_scale != 1:
+            return ScaledClock(self.config.time_scale, self.config.time_origin)
         return SystemClock()
 
     @property
@@ -86,6 +101,17 @@ class MockRuntime(ControlOperations):
 
     def now(self) -> float:
         return self.clock.now()
+
+    def on_request(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """Call ``listener(entry)`` with each request journal entry (with ``seq``) as it is recorded.
+
+        It runs in the request's thread, before its answer leaves. Returns a function that removes it.
+
+        The contract kit shapes each accepted job here, so a client cannot see a job before its
+        generated fate is set. Not called when the journal is off (``journal_limit: 0``).
+        """
+        self.request_listeners.append(listener)
+        return lambda: self.request_listeners.remove(listener)
 
     def close(self) -> None:
         self.callbacks.stop()

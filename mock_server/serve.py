@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from dataclasses import replace
 from importlib import import_module
 from io import BytesIO
 from typing import TYPE_CHECKING
@@ -415,6 +416,9 @@ def run(config: MockConfig, scenario: Scenario | None = None) -> None:
     ``config`` is final (a scenario's config already laid in); the scenario's faults are queued
     once: in the one worker of the memory store, or here, before forking, in the shared store.
     """
+    if config.time_scale != 1 and config.time_origin is None:
+        # one origin for every worker process, so their accelerated clocks agree
+        config = replace(config, time_origin=time.time())
     from mock_server.store import open_backend
 
     backend = open_backend(config.store, config.journal_limit)  # a store that cannot open stops here

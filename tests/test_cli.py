@@ -15,7 +15,7 @@ from mock_server import serve as serve_module
 from mock_server.cli import main
 from mock_server.config import MockConfig
 
-ENV_NAMES = ("HOST", "PORT", "CONFIG", "STORE", "CLOCK", "SEED", "WORKERS", "SCENARIO")
+ENV_NAMES = ("HOST", "PORT", "CONFIG", "STORE", "CLOCK", "SEED", "WORKERS", "SCENARIO", "TIME_SCALE")
 
 
 @pytest.fixture(autouse=True)
@@ -260,3 +260,18 @@ def test_access_line_holds_only_the_request_line_facts():
     assert re.fullmatch(r'\[[^\]]+\] "GET /v1/pixverse/jobs/\?jobid=j1" 200 1034 3ms', line), line
     assert serve_module.access_line("GET", "/x", 444, None, 0).endswith('"GET /x" 444 - 0ms')
     assert serve_module.bind_address("::1", 1) == "[::1]:1"
+
+
+def test_time_scale_from_the_flag_or_the_environment(started):
+    assert invoke("serve", "--time-scale", "20").exit_code == 0
+    assert invoke("serve", env={"PIXVERSE_MOCK_TIME_SCALE": "30"}).exit_code == 0
+    assert [config.time_scale for config in started] == [20.0, 30.0]
+    refused = invoke("serve", "--time-scale", "0")
+    assert refused.exit_code == 2 and "--time-scale" in refused.output
+
+
+def test_serve_gives_every_worker_one_origin_for_a_scaled_clock(monkeypatch):
+    launched: list[MockConfig] = []
+    monkeypatch.setattr(serve_module, "serve_wsgi", lambda config, *_, **__: launched.append(config))
+    serve_module.run(MockConfig(time_scale=20))
+    assert launched[0].time_origin is not None

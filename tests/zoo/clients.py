@@ -12,6 +12,7 @@ import time
 from typing import Any
 from typing import ClassVar
 
+from contract_tests.adapter import ApiCallError
 from contract_tests.adapter import Sleep
 from contract_tests.reference_client import FINAL_FAILURES
 from contract_tests.reference_client import FINAL_STATUSES
@@ -249,7 +250,7 @@ class RaisesHttpError(BrokenClient):
         response.raise_for_status()
         return response.json()
 
-    def _submit(self, endpoint: str, limit: int, **body: Any) -> dict[str, Any]:
+    def _submit(self, endpoint: str, limit: int, by_callback: bool = False, **body: Any) -> dict[str, Any]:
         self._wait_for_room(limit)
         job = self._call("POST", endpoint, **body)
         self._track(job)
@@ -261,6 +262,154 @@ class RetriesRejected400(BrokenClient):
 
     expected = "no_retry_of_rejected_request"
     retried_statuses: ClassVar[frozenset[int]] = frozenset({400, 408, 429, 500, 502, 503, 504})
+
+
+# --- buttons among other jobs, and 429s on buttons -----------------------------------------------------
+
+
+class RetriesButton429AtOnce(BrokenClient):
+    """Waits 10 s after a 429 on meme_face, but its button path retries a 429 at once."""
+
+    expected = "waits_after_429"
+
+    def _submit(self, endpoint: str, limit: int, by_callback: bool = False, **body: Any) -> dict[str, Any]:
+        if endpoint != "button":
+            return super()._submit(endpoint, limit, by_callback, **body)
+        for _ in range(self.max_retries):
+            try:
+                job = self._call("POST", endpoint, **body)
+            except ApiCallError as error:
+                if error.code != 429:
+                    raise
+                continue
+            self._track(job)
+            return job
+        raise TimeoutError("still throttled")
+
+
+class IgnoresMaxJobsOnButtons(BrokenClient):
+    """Counts its executing jobs before a meme_face, but presses buttons whatever else is executing."""
+
+    expected = "respects_max_jobs"
+
+    def _wait_for_room(self, limit: int) -> None:
+        if not getattr(self, "_pressing", False):
+            super()._wait_for_room(limit)
+
+    def press_button(self, jobid: str, button: str, prompt: str | None = None, **fields: Any) -> dict[str, Any]:
+        self._pressing = True
+        try:
+            return super().press_button(jobid, button, prompt, **fields)
+        finally:
+            self._pressing = False
+
+
+class CircuitBreaker(BrokenClient):
+    """Opens a circuit breaker at the first error: every later job fails locally, never sent ("fail fast")."""
+
+    expected = "reports_every_job"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        if getattr(self, "_open", False) and method == "POST":
+            raise ApiCallError(503, "circuit open: not sent")
+        try:
+            return super()._call(method, path, **kwargs)
+        except ApiCallError as error:
+            if error.code != 429:
+                self._open = True
+            raise
+
+
+# --- what was asked is what is sent ----------------------------------------------------------------
+
+
+class DropsReplyRef(BrokenClient):
+    """Builds the form from a fixed list of "known" fields that forgot ``replyRef``."""
+
+    expected = "sends_what_was_asked"
+
+    def submit_meme_face(self, face: bytes, prompt: str, **fields: Any) -> dict[str, Any]:
+        fields.pop("replyRef", None)
+        return super().submit_meme_face(face, prompt, **fields)
+
+
+class CamelCaseNegativePrompt(BrokenClient):
+    """Sends ``negativePrompt`` (the house style of its other APIs) instead of ``negative_prompt``."""
+
+    expected = "sends_what_was_asked"
+
+    def submit_meme_face(self, face: bytes, prompt: str, **fields: Any) -> dict[str, Any]:
+        if "negative_prompt" in fields:
+            fields["negativePrompt"] = fields.pop("negative_prompt")
+        return super().submit_meme_face(face, prompt, **fields)
+
+
+# --- always a verdict ------------------------------------------------------------------------------
+
+
+class PollsCancelledForever(BrokenClient):
+    """Waits for ``completed`` or ``failed`` only: a cancelled or moderated job is polled forever."""
+
+    expected = "finishes_within_budget"
+
+    def wait_for_result(self, jobid: str) -> dict[str, Any]:
+        while True:
+            job = self.get_job(jobid)  # paced, and cached once final: an endless wait, not a flood
+            if job.get("status") in ("completed", "failed"):
+                return self._result_of(job)
+            self.sleep(self.poll_interval)
+
+
+# --- callbacks -------------------------------------------------------------------------------------
+
+
+class CallbackQueue(BrokenClient):
+    """Takes callbacks from a FIFO: ``wait_for_result`` returns whichever callback came next, whatever its job."""
+
+    expected = "callback_matched_to_job"
+
+    def on_callback(self, job: dict[str, Any]) -> None:
+        self.__dict__.setdefault("_queue", []).append(job)
+        super().on_callback(job)
+
+    def wait_for_result(self, jobid: str) -> dict[str, Any]:
+        if jobid not in self._by_callback:
+            return super().wait_for_result(jobid)
+        queue = self.__dict__.setdefault("_queue", [])
+        for _ in range(int(self.callback_grace / self.poll_interval)):
+            if queue:
+                return self._result_of(queue.pop(0))
+            self._sleep(self.poll_interval)
+        return super().wait_for_result(jobid)
+
+
+class StrayCallbacksToOldest(BrokenClient):
+    """Files a callback for a job it is not waiting on (a duplicate, an early one) as the oldest waiting job's."""
+
+    expected = "result_reaches_caller_once"
+
+    def on_callback(self, job: dict[str, Any]) -> None:
+        waiting = [j for j in self._by_callback if j not in self._final]
+        if job.get("jobid") not in waiting and waiting and job.get("status") in FINAL_STATUSES:
+            self._final[waiting[0]] = job
+            self._executing.pop(waiting[0], None)
+            return
+        super().on_callback(job)
+
+
+class NoPollingFallback(BrokenClient):
+    """Given a replyUrl, waits for the callback only; after 15 minutes it gives up without polling."""
+
+    expected = "falls_back_to_polling"
+
+    def wait_for_result(self, jobid: str) -> dict[str, Any]:
+        if jobid not in self._by_callback:
+            return super().wait_for_result(jobid)
+        for _ in range(90):
+            if jobid in self._final:
+                return self._result_of(self._final[jobid])
+            self._sleep(self.poll_interval)
+        raise ApiCallError(504, f"no callback for {jobid}")
 
 
 ZOO: tuple[type[BrokenClient], ...] = (
@@ -282,4 +431,13 @@ ZOO: tuple[type[BrokenClient], ...] = (
     Swallows402,
     RaisesHttpError,
     RetriesRejected400,
+    RetriesButton429AtOnce,
+    IgnoresMaxJobsOnButtons,
+    CircuitBreaker,
+    DropsReplyRef,
+    CamelCaseNegativePrompt,
+    PollsCancelledForever,
+    CallbackQueue,
+    StrayCallbacksToOldest,
+    NoPollingFallback,
 )
