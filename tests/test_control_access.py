@@ -34,6 +34,7 @@ ROUTES = [
     ("PUT", "/__mock/accounts", {"accounts": []}), ("PUT", "/__mock/moderation", {"words": []}),
     ("PUT", "/__mock/button-graph", {}), ("GET", "/__mock/journal/requests", None),
     ("GET", "/__mock/journal/callbacks", None), ("GET", "/__mock/wait/requests?timeout=0", None),
+    ("GET", "/__mock/", None), ("GET", "/__mock/overview", None),  # the dashboard shows every tenant
 ]
 
 

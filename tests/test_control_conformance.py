@@ -120,7 +120,9 @@ def test_control_spec_security_is_the_control_token_and_says_when():
         "type": "apiKey", "in": "header", "name": "X-Mock-Control-Token",
         "description": spec["components"]["securitySchemes"]["controlToken"]["description"]}}
     assert spec["paths"]["/__mock/health"]["get"]["security"] == []
-    guarded = [(path, method) for path, method in _operations() if path != "/__mock/health"]
+    guarded = [(path, method) for path, method in _operations() if spec["paths"][path][method].get("security") != []]
+    assert {path for path, method in _operations() if (path, method) not in guarded} == {
+        "/__mock/health", "/__mock/openapi.yaml"}
     assert all("401" in spec["paths"][path][method]["responses"] for path, method in guarded)
     description = spec["info"]["description"]
     assert "loopback" in description and "X-Mock-Control-Token" in description

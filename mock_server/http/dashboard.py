@@ -15,8 +15,11 @@ from flask import current_app
 from flask import jsonify
 
 from mock_server.control.overview import overview as build_overview
+from mock_server.http.control import require_control_token
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/__mock")
+# Every tenant's jobs and prompts: the same guard as the rest of the control plane.
+dashboard.before_request(require_control_token)
 
 _PAGE = files(__package__).joinpath("dashboard.html")
 
