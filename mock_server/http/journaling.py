@@ -79,8 +79,8 @@ def register_journaling(app: Flask) -> None:
         runtime = current_app.extensions["pixverse_mock"]
         if runtime.config.journal_limit == 0:  # no request journal: nothing would be kept
             return response
-        entry = _entry(runtime, req, g._get_current_object(), response)
         try:
+            entry = _entry(runtime, req, g._get_current_object(), response)
             seq = runtime.control.append("requests", entry)
         except StoreUnavailable:  # the shared store is down: the answer (its 503) goes out unjournaled
             return response
