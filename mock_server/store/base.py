@@ -11,6 +11,7 @@ only, and no backend imports the control plane or the service.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -159,3 +160,20 @@ class Backend:
     def close(self) -> None:
         """Release what this process holds (connections); the state itself stays."""
         self.store.close()
+
+
+def poll_for_entry(scan: Callable[[int], tuple[list[Entry], int]], since: int, timeout: float,
+                   interval: float) -> Entry | None:
+    """The first entry ``scan(since)`` finds within ``timeout`` s, looking every ``interval`` s (shared stores).
+
+    ``scan`` returns what it found and the ``since`` to look from next time.
+    """
+    deadline = time.monotonic() + max(0.0, timeout)
+    while True:
+        found, since = scan(since)
+        if found:
+            return found[0]
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        time.sleep(min(interval, left))

@@ -12,7 +12,6 @@ There is no notification across instances: :meth:`RedisControlState.wait` polls.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -26,6 +25,7 @@ from mock_server.store.base import DEFAULT_JOURNAL_LIMIT
 from mock_server.store.base import JOURNAL_KINDS
 from mock_server.store.base import Entry
 from mock_server.store.base import EntryFilter
+from mock_server.store.base import poll_for_entry
 from mock_server.store.documents import dumps
 from mock_server.store.documents import rule_document
 from mock_server.store.documents import rule_of
@@ -80,15 +80,8 @@ class RedisControlState:
         return found
 
     def wait(self, kind: str, since: int, accept: EntryFilter | None, timeout: float) -> Entry | None:
-        deadline = time.monotonic() + max(0.0, timeout)
-        while True:
-            found = self.entries(kind, since, accept, 1)
-            if found:
-                return found[0]
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            time.sleep(min(POLL_INTERVAL, left))
+        return poll_for_entry(lambda since: (self.entries(kind, since, accept, 1), since), since, timeout,
+                              POLL_INTERVAL)
 
     # --- faults ------------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -33,6 +32,7 @@ from mock_server.store.base import DEFAULT_JOURNAL_LIMIT
 from mock_server.store.base import JOURNAL_KINDS
 from mock_server.store.base import Entry
 from mock_server.store.base import EntryFilter
+from mock_server.store.base import poll_for_entry
 from mock_server.store.documents import dumps
 from mock_server.store.documents import rule_document
 from mock_server.store.documents import rule_of
@@ -140,15 +140,7 @@ class SqliteControlState:
 
     def wait(self, kind: str, since: int, accept: EntryFilter | None, timeout: float) -> Entry | None:
         """Poll every :data:`POLL_INTERVAL` seconds, reading only what arrived since the last look."""
-        deadline = time.monotonic() + max(0.0, timeout)
-        while True:
-            found, since = self._scan(kind, since, accept, 1)
-            if found:
-                return found[0]
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            time.sleep(min(POLL_INTERVAL, left))
+        return poll_for_entry(lambda since: self._scan(kind, since, accept, 1), since, timeout, POLL_INTERVAL)
 
     # --- faults ------------------------------------------------------------------------------
 
