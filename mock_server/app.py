@@ -14,7 +14,7 @@ from mock_server.http.drop import DropConnections
 from mock_server.http.errors import register_error_handlers
 from mock_server.http.journaling import register_journaling
 from mock_server.http.media import media
-from mock_server.http.vendor import vendor
+from mock_server.http.vendor import VendorEdge
 from mock_server.runtime import MockRuntime
 from mock_server.scenarios import Scenario
 from mock_server.store.base import Store
@@ -39,7 +39,6 @@ def create_app(config: MockConfig | None = None, *, scenario: Scenario | None = 
     app.url_map.strict_slashes = False
     app.extensions["pixverse_mock"] = runtime
     app.extensions["pixverse_mock_scenario"] = scenario
-    app.register_blueprint(vendor)
     app.register_blueprint(media)
     app.register_blueprint(control)
     app.register_blueprint(docs)
@@ -48,7 +47,7 @@ def create_app(config: MockConfig | None = None, *, scenario: Scenario | None = 
     app.before_request(lambda: mock_of(app).refresh_settings())
     register_journaling(app)
     register_error_handlers(app)
-    app.wsgi_app = DropConnections(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = DropConnections(VendorEdge(app, app.wsgi_app))  # type: ignore[method-assign]
     return app
 
 

@@ -26,6 +26,7 @@ head not complete in HEADER_READ_TIMEOUT   connection closed, no answer (hyper, 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -41,6 +42,8 @@ from io import BytesIO
 from typing import TYPE_CHECKING
 from typing import Any
 from urllib.parse import quote
+
+from mock_server.holding import deferring
 
 if TYPE_CHECKING:
     from mock_server.config import MockConfig
@@ -60,17 +63,26 @@ STOP_TIMEOUT = 3.0
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 
+VENDOR_PREFIX = "/v1/pixverse/"
+
+
 @dataclass(frozen=True)
 class Layout:
-    """How many processes and threads a config runs with."""
+    """How many processes and threads a config runs with, and which paths skip the threads.
+
+    With the memory store a vendor request only computes (no disk, no network, no lock held for
+    long), so it is answered on the event loop (:class:`WsgiBridge`); a shared store's calls block
+    on I/O, so there every request goes to a thread.
+    """
 
     processes: int
     threads: int
+    inline_prefixes: tuple[str, ...] = ()
 
 
 def layout(config: MockConfig) -> Layout:
     if not config.shared_store:
-        return Layout(1, THREADS_PER_WORKER * config.workers)
+        return Layout(1, THREADS_PER_WORKER * config.workers, (VENDOR_PREFIX,))
     return Layout(config.workers, THREADS_PER_WORKER)
 
 
@@ -141,14 +153,19 @@ def _addr(address: Any) -> str:
 class WsgiBridge:
     """An RSGI application that runs a WSGI app on a thread pool once the request is complete.
 
+    A request whose path starts with one of ``inline_prefixes`` is answered on the event loop itself,
+    with no hand-over to a thread and back (what the app does there must never block; a ``delay``
+    fault is awaited after the answer is built, :mod:`mock_server.holding`).
+
     It also writes the access log (:func:`access_line`), answers the limits of the module docstring
     in the vendor envelope, and turns the app's ``drop`` answer into a closed connection.
     """
 
     def __init__(self, app: WsgiApp, threads: int, max_body: int, on_close: Callable[[], None] | None = None,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, inline_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.threads = threads
+        self.inline_prefixes = inline_prefixes
         self.max_body = max_body
         self.on_close = on_close
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -252,7 +269,15 @@ class WsgiBridge:
         })
         if body and "CONTENT_LENGTH" not in environ:
             environ["CONTENT_LENGTH"] = str(len(body))
-        return await self.loop.run_in_executor(self.pool, self.call_app, environ)
+        if not scope.path.startswith(self.inline_prefixes):
+            return await self.loop.run_in_executor(self.pool, self.call_app, environ)
+        with deferring() as held:
+            answer = self.call_app(environ)
+        if held:
+            import asyncio
+
+            await asyncio.sleep(sum(held))
+        return answer
 
     async def read_sized(self, proto: Any) -> bytes:
         """A body with a Content-Length, in one call; empty if the client went away before its end.
@@ -394,7 +419,9 @@ def serve_wsgi(config: MockConfig, load: Callable[[], tuple[WsgiApp, Callable[[]
                 on_close()
             print(f"{name}: process {os.getpid()} stopped", file=sys.stderr, flush=True)
 
-        bridge = WsgiBridge(app, shape.threads, config.max_upload_bytes, close)
+        bridge = WsgiBridge(app, shape.threads, config.max_upload_bytes, close,
+                            inline_prefixes=shape.inline_prefixes)
+        gc.freeze()  # what was built to start (modules, app, fixtures) is never garbage: out of every collection
         on_stop_signal(bridge.stop)
         print(f"{name}: process {os.getpid()} ready", file=sys.stderr, flush=True)
         return bridge

@@ -243,13 +243,14 @@ def test_help_lists_options_and_variables():
         assert f"PIXVERSE_MOCK_{name}" in result.output
 
 
-def test_layout_memory_is_one_process():
+def test_layout_memory_is_one_process_answering_the_vendor_routes_on_its_event_loop():
     config = MockConfig(workers=2)
-    assert serve_module.layout(config) == serve_module.Layout(processes=1, threads=8)
+    assert serve_module.layout(config) == serve_module.Layout(processes=1, threads=8,
+                                                              inline_prefixes=("/v1/pixverse/",))
     assert serve_module.server_options(config, 8080)["workers"] == 1
 
 
-def test_layout_sqlite_is_one_process_per_worker(tmp_path):
+def test_layout_sqlite_is_one_process_per_worker_every_request_on_a_thread(tmp_path):
     config = MockConfig(store=f"sqlite:{tmp_path / 's.db'}", workers=4)
     assert serve_module.layout(config) == serve_module.Layout(processes=4, threads=4)
     assert serve_module.server_options(config, 8080)["workers"] == 4

@@ -30,7 +30,7 @@ FAULT_KINDS = "discord429, maxjobs429, unauthorized, expired, moderated, fail, s
 def sleeps(monkeypatch) -> list[float]:
     """Every wall-clock wait a delay fault asks for, recorded instead of slept."""
     recorded: list[float] = []
-    monkeypatch.setattr("mock_server.service.core.time.sleep", recorded.append)
+    monkeypatch.setattr("mock_server.holding.time.sleep", recorded.append)
     return recorded
 
 

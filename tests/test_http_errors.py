@@ -128,3 +128,17 @@ def test_http_other_content_type_to_button_is_missing(client, content_type):
 def test_http_json_with_wrong_types_to_button_is_4xx(client):
     response = client.post("/v1/pixverse/button", json={"jobid": ["a"], "button": {"b": 1}}, headers=AUTH)
     assert_envelope(response, (400, 404))
+
+
+def test_http_head_answers_as_get_without_a_body(client):
+    got, head = client.get("/v1/pixverse/account", headers=AUTH), client.head("/v1/pixverse/account", headers=AUTH)
+    assert (head.status_code, head.data) == (200, b"")
+    assert head.headers["Content-Length"] == got.headers["Content-Length"] != "0"
+    assert head.headers["Content-Type"] == got.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(("path", "allow"), SPELLINGS, ids=[path for path, _ in SPELLINGS])
+def test_http_options_answers_allow_after_authentication(client, path, allow):
+    response = client.options(path, headers=AUTH)
+    assert (response.status_code, response.data, response.headers["Allow"]) == (200, b"", allow)
+    assert_error(client.options(path), 401, "Unauthorized")

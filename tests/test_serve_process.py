@@ -383,3 +383,32 @@ def test_drop_fault_closes_with_no_answer_and_is_not_logged_as_500(start):
                 "the access log line of the dropped request")
     assert (line["method"], line["uri"], line["length"]) == ("GET", "/v1/pixverse/account", "-")
     assert not [m for m in server.access_lines() if m["status"] == "500"]
+
+
+def test_a_delayed_request_is_handled_at_once_and_only_its_answer_waits(start):
+    # The memory store's vendor routes run on the server's event loop: the request is handled at
+    # once and its delay is waited out asynchronously, so other clients are answered meanwhile.
+    server = start()
+    finished: dict[str, float] = {}
+
+    def send_delayed() -> None:
+        answer = requests.get(f"{server.url}/v1/pixverse/account", timeout=10,
+                              headers={**HEADERS, "X-Mock-Fault": "delay:2"})
+        finished["delayed"] = time.monotonic()
+        finished["status"] = answer.status_code
+
+    began = time.monotonic()
+    sender = threading.Thread(target=send_delayed)
+    sender.start()
+
+    def handled() -> bool | None:
+        entries = requests.get(f"{server.url}/__mock/journal/requests", params={"token": TOKEN}, timeout=10).json()
+        return any(entry.get("faults") for entry in entries["entries"]) or None
+
+    poll(handled, 10, "the delayed request in the journal")
+    others = [requests.get(f"{server.url}/v1/pixverse/account", headers=HEADERS, timeout=10) for _ in range(5)]
+    finished["others"] = time.monotonic()
+    sender.join(10)
+    assert [answer.status_code for answer in others] == [200] * 5
+    assert finished["status"] == 200 and finished["delayed"] - began >= 2.0, finished
+    assert finished["others"] < finished["delayed"] - 1.0, "the other requests waited for the delayed one"

@@ -23,22 +23,26 @@ from mock_server.http.drop import DROP_HEADER
 log = logging.getLogger("pixverse_mock")
 
 
+def envelope_headers(error: ApiError) -> list[tuple[str, str]]:
+    """Headers an error's answer carries besides its body (the drop mark, for the layer outside)."""
+    return [(DROP_HEADER, "1")] if isinstance(error, ConnectionDropped) else []
+
+
 def render(error: ApiError) -> tuple[Response, int]:
     response = jsonify(error.body())
-    if isinstance(error, ConnectionDropped):
-        response.headers[DROP_HEADER] = "1"
+    for name, value in envelope_headers(error):
+        response.headers[name] = value
     return response, error.status
 
 
-def _from_http(exc: HTTPException) -> ApiError:
-    path, method = request.path, request.method
+def api_error_of_http(exc: HTTPException, method: str, path: str, max_content_length: int | None) -> ApiError:
+    """The mock's error for one of werkzeug's (no route, wrong method, body too large, unreadable)."""
     if exc.code == 404:
         return NotFound(messages.NOT_FOUND.format(method=method, path=path))
     if exc.code == 405:
         return MethodNotAllowed(messages.METHOD_NOT_ALLOWED.format(method=method, path=path))
     if exc.code == 413:
-        limit = request.max_content_length or 0
-        return PayloadTooLarge(messages.PAYLOAD_TOO_LARGE.format(limit=limit))
+        return PayloadTooLarge(messages.PAYLOAD_TOO_LARGE.format(limit=max_content_length or 0))
     if exc.code == 400:
         return BadRequest(messages.BAD_REQUEST.format(detail=exc.description))
     error = ApiError(exc.description or exc.name)
@@ -59,7 +63,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:
-        response, status = render(_from_http(exc))
+        response, status = render(api_error_of_http(exc, request.method, request.path, request.max_content_length))
         if isinstance(exc, werkzeug_exceptions.MethodNotAllowed) and exc.valid_methods:
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return response, status

@@ -9,6 +9,7 @@ the request's tokens wherever else they appear.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
@@ -34,70 +35,65 @@ MAX_FIELD_CHARS = 4096
 NOT_JOURNALED = ("/__mock", "/docs", "/openapi.yaml")
 """The control plane and the served contracts: not vendor requests."""
 
-OPERATIONS = {
-    "vendor.create": "create",
-    "vendor.create_single": "create_single",
-    "vendor.animate": "animate",
-    "vendor.meme_face": "meme_face",
-    "vendor.button": "button",
-    "vendor.get_job": "jobs",
-    "vendor.cancel_job": "cancel",
-    "vendor.list_accounts": "account",
-    "vendor.get_account": "account",
-    "vendor.put_account": "account",
-    "vendor.delete_account": "account",
-    "media.attachment": "attachment",
-}
+OPERATIONS = {"media.attachment": "attachment"}
+"""Operations of the Flask routes that are journaled (the vendor routes name their own)."""
 
 
-def operation_of_request() -> str:
-    return OPERATIONS.get(request.endpoint or "", "unknown")
+@dataclass(frozen=True)
+class Journaled:
+    """What the journal needs of one answered request besides the request itself."""
 
-
-def _caller(req: Any, state: Any) -> tuple[str | None, str | None]:
-    """``(token, tenant digest)`` of this request, worked out once."""
-    caller = state.get("journal_caller")
-    if caller is None:
-        token = bearer_of(req.headers.get("Authorization"))
-        caller = state.journal_caller = (token, digest(token) if token else None)
-    return caller
+    operation: str
+    status: int
+    body: Any
+    """The JSON answer as built (never parsed back), or ``None``."""
+    started: float
+    faults: list[Any]
+    caller: tuple[str | None, str | None]
+    """``(token, tenant digest)``."""
 
 
 def register_journaling(app: Flask) -> None:
-    """Install the journal hooks (everything except :data:`NOT_JOURNALED`)."""
+    """Journal the requests the Flask app answers (everything except :data:`NOT_JOURNALED`).
+
+    The vendor routes are answered (and journaled) before Flask, by ``mock_server.http.vendor``.
+    """
 
     @app.before_request
     def start_clock() -> None:
         g.started = time.perf_counter()
-        g.faults = []
 
     @app.after_request
-    def record(response: Response) -> Response:
+    def record_flask(response: Response) -> Response:
         req = request._get_current_object()  # type: ignore[attr-defined]
         if req.path.startswith(NOT_JOURNALED):
             return response
-        runtime = current_app.extensions["pixverse_mock"]
-        if runtime.config.journal_limit == 0:  # no request journal: nothing would be kept
-            return response
-        try:
-            entry = _entry(runtime, req, g._get_current_object(), response)
-            seq = runtime.control.append("requests", entry)
-        except StoreUnavailable:  # the shared store is down: the answer (its 503) goes out unjournaled
-            return response
-        for listener in list(runtime.request_listeners):
-            listener({**entry, "seq": seq})
+        token = bearer_of(req.headers.get("Authorization"))
+        body = response.get_json(silent=True) if response.is_json else None
+        operation = OPERATIONS.get(req.endpoint or "", "unknown")
+        record(current_app.extensions["pixverse_mock"], req, Journaled(
+            operation, response.status_code, body, g.get("started", time.perf_counter()), [],
+            (token, digest(token) if token else None)))
         return response
 
 
-def _entry(runtime: Any, req: Any, state: Any, response: Response) -> dict[str, Any]:
-    token, tenant = _caller(req, state)
-    answer = state.get("vendor_answer")
-    if answer is not None and answer[1] is response:
-        body = answer[0]  # what the route answered, before jsonify
-    else:
-        body = response.get_json(silent=True) if response.is_json else None
+def record(runtime: Any, req: Any, answered: Journaled) -> None:
+    """Append the request's entry to the journal and tell the listeners (nothing when the journal is off)."""
+    if runtime.config.journal_limit == 0:  # no request journal: nothing would be kept
+        return
+    try:
+        entry = _entry(runtime, req, answered)
+        seq = runtime.control.append("requests", entry)
+    except StoreUnavailable:  # the shared store is down: the answer (its 503) goes out unjournaled
+        return
+    for listener in list(runtime.request_listeners):
+        listener({**entry, "seq": seq})
+
+
+def _entry(runtime: Any, req: Any, answered: Journaled) -> dict[str, Any]:
+    token, tenant = answered.caller
+    body, operation = answered.body, answered.operation
     now = runtime.clock.now()
-    operation = OPERATIONS.get(req.endpoint or "", "unknown")
     query = req.args.to_dict()
     summary = _body_summary(req)
     redactor = Redactor([token, *secrets_in(query), *secrets_in(summary.get("fields"))])
@@ -113,13 +109,12 @@ def _entry(runtime: Any, req: Any, state: Any, response: Response) -> dict[str, 
         "query": redactor.value(query),
         "operation": operation,
         "contentType": req.mimetype or None,
-        "status": response.status_code,
-        "durationMs": round((time.perf_counter() - state.get("started", time.perf_counter())) * 1000, 3),
+        "status": answered.status,
+        "durationMs": round((time.perf_counter() - answered.started) * 1000, 3),
     }
     entry.update(redactor.value(summary))
-    faults = state.get("faults")
-    if faults:
-        entry["faults"] = redactor.value([fault.describe() for fault in faults])
+    if answered.faults:
+        entry["faults"] = redactor.value([fault.describe() for fault in answered.faults])
     if isinstance(body, dict):
         if body.get("jobid"):
             entry["jobid"] = body["jobid"]
@@ -129,7 +124,7 @@ def _entry(runtime: Any, req: Any, state: Any, response: Response) -> dict[str, 
             entry["buttons"] = body["buttons"]
         if "executingJobs" in body:
             entry["executingJobs"] = body["executingJobs"]
-        if response.status_code >= 400 and "error" in body:
+        if answered.status >= 400 and "error" in body:
             entry["error"] = redactor.value(body["error"])
     return entry
 

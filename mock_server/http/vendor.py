@@ -1,159 +1,230 @@
-"""The vendor routes under ``/v1/pixverse``: each reads the request and calls one service method."""
+"""The vendor routes under ``/v1/pixverse``: each reads the request and calls one service method.
+
+They are the mock's hot path, so they are served by :class:`VendorEdge`, a WSGI layer built on
+werkzeug alone in front of the Flask app, without Flask's per-request machinery (application and
+request contexts, signals, hooks, sessions): that machinery cost more than the mock's own work on a
+``GET jobs`` (``bench/RESULTS.md``). Every other path (control plane, docs, dashboard, attachments,
+unknown paths) goes on to the Flask app. The answers are the ones Flask gave: the vendor envelope
+for every error, 405 with ``Allow``, ``OPTIONS``, ``HEAD``, the app's body limits, the journal.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import time
 from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint
-from flask import Response
-from flask import current_app
-from flask import g
-from flask import jsonify
-from flask import request
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import NotFound
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import Map
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request
 
 from mock_server import messages
+from mock_server.accounts import digest
+from mock_server.errors import ApiError
 from mock_server.errors import BadRequest
 from mock_server.faults import SUBMIT_OPERATIONS
+from mock_server.faults import Fault
 from mock_server.faults import FaultError
 from mock_server.faults import parse_fault
+from mock_server.http.errors import api_error_of_http
+from mock_server.http.errors import envelope_headers
 from mock_server.http.inputs import request_input
-from mock_server.http.journaling import operation_of_request
-from mock_server.service.core import PixverseService
+from mock_server.http.journaling import Journaled
+from mock_server.http.journaling import record
+from mock_server.redaction import bearer_of
 
-vendor = Blueprint("vendor", __name__, url_prefix="/v1/pixverse")
+PREFIX = "/v1/pixverse"
 FAULT_HEADER = "X-Mock-Fault"
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+log = logging.getLogger("pixverse_mock")
 _HOST_URLS: dict[tuple[str, str], str] = {}
 """``request.host_url`` by scheme and host: werkzeug rebuilds it (IRI decoding included) per request."""
 
 
-def _service() -> PixverseService:
-    return current_app.extensions["pixverse_mock"].service
+class VendorCall:
+    """One vendor request on its way through :class:`VendorEdge`."""
+
+    __slots__ = ("request", "runtime", "operation", "started", "faults", "tenant", "token")
+
+    def __init__(self, request: Request, runtime: Any, operation: str) -> None:
+        self.request = request
+        self.runtime = runtime
+        self.operation = operation
+        self.started = time.perf_counter()
+        self.faults: list[Fault] = []
+        self.tenant = ""
+        self.token = bearer_of(request.headers.get("Authorization"))
+
+    @property
+    def caller(self) -> tuple[str | None, str | None]:
+        """``(token, tenant digest)``: the digest even when the token was refused."""
+        return self.token, self.tenant or (digest(self.token) if self.token else None)
+
+    @property
+    def base_url(self) -> str:
+        """Where the answer's attachment URLs point: the configured public URL, else this request's host."""
+        configured = self.runtime.config.public_url
+        if configured:
+            return configured
+        key = (self.request.scheme, self.request.host)
+        url = _HOST_URLS.get(key)
+        if url is None:
+            if len(_HOST_URLS) >= 256:
+                _HOST_URLS.clear()
+            url = _HOST_URLS[key] = self.request.host_url.rstrip("/")
+        return url
+
+    def values(self) -> Any:
+        return request_input(self.request)
 
 
-def _base_url() -> str:
-    configured = _service().config.public_url
-    if configured:
-        return configured
-    key = (request.scheme, request.host)
-    url = _HOST_URLS.get(key)
-    if url is None:
-        if len(_HOST_URLS) >= 256:
-            _HOST_URLS.clear()
-        url = _HOST_URLS[key] = request.host_url.rstrip("/")
-    return url
+@dataclass(frozen=True)
+class Route:
+    """A vendor path (registered with and without its trailing slash), its method and what answers it."""
+
+    path: str
+    method: str
+    operation: str
+    answer: Callable[[Any, VendorCall, dict[str, str]], dict[str, Any] | None]
+    """``(service, call, path arguments)`` -> the JSON body, or ``None`` for a 204."""
 
 
-def _answer(body: dict[str, Any]) -> Response:
-    """``jsonify(body)``, with the body kept beside the response so the journal need not parse it back."""
-    response = jsonify(body)
-    g.vendor_answer = (body, response)
-    return response
+ROUTES = (
+    Route("/create/", "POST", "create",
+          lambda s, c, _: s.submit_create(c.tenant, c.values(), c.base_url, c.faults)),
+    Route("/create_single/", "POST", "create_single",
+          lambda s, c, _: s.submit_create_single(c.tenant, c.values(), c.base_url, c.faults)),
+    Route("/animate/", "POST", "animate",
+          lambda s, c, _: s.submit_animate(c.tenant, c.values(), c.base_url, c.faults)),
+    Route("/meme_face/", "POST", "meme_face",
+          lambda s, c, _: s.submit_meme_face(c.tenant, c.values(), c.base_url, c.faults)),
+    Route("/button/", "POST", "button",
+          lambda s, c, _: s.press_button(c.tenant, c.values(), c.base_url, c.faults)),
+    Route("/jobs/", "GET", "jobs",
+          lambda s, c, _: s.get_job(c.tenant, c.request.args.get("jobid"), c.base_url)),
+    Route("/jobs/cancel/", "GET", "cancel",
+          lambda s, c, _: s.cancel_job(c.tenant, c.request.args.get("jobid"))),
+    Route("/account/", "GET", "account", lambda s, c, _: s.list_accounts(c.tenant)),
+    Route("/account/<channel>/", "GET", "account", lambda s, c, a: s.get_account(c.tenant, a["channel"])),
+    Route("/account/<channel>/", "POST", "account",
+          lambda s, c, a: s.put_account(c.tenant, a["channel"], c.values())),
+    Route("/account/<channel>/", "DELETE", "account", lambda s, c, a: s.delete_account(c.tenant, a["channel"])),
+)
 
 
-def take_faults(runtime: Any, operation: str, tenant: str) -> None:
+def _url_map() -> Map:
+    """Both spellings of every path, each a rule of its own, so a wrong method answers 405 with ``Allow`` on either.
+
+    ``OPTIONS`` is on every rule, as Flask adds it; werkzeug adds ``HEAD`` to the ``GET`` ones.
+    """
+    rules = [
+        Rule(PREFIX + spelling, endpoint=index, methods=[route.method, "OPTIONS"])
+        for index, route in enumerate(ROUTES)
+        for spelling in (route.path, route.path.rstrip("/"))
+    ]
+    return Map(rules, strict_slashes=False)
+
+
+def take_faults(runtime: Any, call: VendorCall) -> None:
     """After authentication: the header's and the queue's fault for this request.
 
     A fault that answers by itself (429, 401, 402, 5xx, drop) is raised here, a delay is served
-    here; one that shapes the job (moderated, fail) is left in ``g.faults`` for the service.
+    here; one that shapes the job (moderated, fail) is left in ``call.faults`` for the service.
     """
-    header = request.headers.get(FAULT_HEADER)
+    header = call.request.headers.get(FAULT_HEADER)
     if header:
         try:
             fault = parse_fault(header)
         except FaultError as exc:
             raise BadRequest(f"{FAULT_HEADER}: {exc}") from None
-        if fault.shapes_job and operation not in SUBMIT_OPERATIONS:
+        if fault.shapes_job and call.operation not in SUBMIT_OPERATIONS:
             raise BadRequest(messages.FAULT_NEEDS_SUBMIT.format(fault=fault.kind))
-        g.faults.append(fault)
-    queued = runtime.control.take_fault(operation, tenant, runtime.draw)
+        call.faults.append(fault)
+    queued = runtime.control.take_fault(call.operation, call.tenant, runtime.draw)
     if queued is not None:
-        g.faults.append(queued)
-    for fault in g.faults:
+        call.faults.append(queued)
+    for fault in call.faults:
         if not fault.shapes_job:
-            runtime.service.raise_fault(fault, tenant)
+            runtime.service.raise_fault(fault, call.tenant)
 
 
-@vendor.before_request
-def authenticate() -> None:
-    """Every vendor call needs ``Authorization: Bearer <token>``; the token picks the tenant.
+class VendorEdge:
+    """WSGI: answers the vendor routes of the Flask ``app``, hands every other request to ``fallback``.
 
-    Then the request may take an injected fault (header, queue), never before auth.
-    """
-    g.tenant = _service().authenticate(request.headers.get("Authorization"))
-    take_faults(current_app.extensions["pixverse_mock"], operation_of_request(), g.tenant)
-
-
-def _route(rule: str, method: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a view under both spellings of its path (with and without the trailing slash).
-
-    Each spelling is a rule of its own, so a wrong method answers 405 with ``Allow`` on either.
+    Per request: the settings other processes published, ``Authorization: Bearer <token>`` (the
+    token picks the tenant), then an injected fault (header, queue; never before auth), then the
+    route's service call; every answer is journaled.
     """
 
-    def register(view: Callable[..., Any]) -> Callable[..., Any]:
-        vendor.add_url_rule(rule, view_func=view, methods=[method])
-        vendor.add_url_rule(rule.rstrip("/"), view_func=view, methods=[method])
-        return view
+    def __init__(self, app: Any, fallback: WsgiApp) -> None:
+        self.app = app
+        self.fallback = fallback
+        self.url_map = _url_map()
+        self.limits = (app.config["MAX_CONTENT_LENGTH"], app.config["MAX_FORM_MEMORY_SIZE"],
+                       app.config["MAX_FORM_PARTS"])
 
-    return register
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not environ.get("PATH_INFO", "").startswith(PREFIX):
+            return self.fallback(environ, start_response)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            index, arguments = adapter.match()
+        except NotFound:  # not a vendor route: Flask's 404 (journaled there)
+            return self.fallback(environ, start_response)
+        except MethodNotAllowed as exc:
+            return self.respond(environ, start_response, adapter, None, {}, routing=exc)
+        return self.respond(environ, start_response, adapter, ROUTES[index], arguments)
 
+    def respond(self, environ: dict[str, Any], start_response: Callable[..., Any], adapter: Any,
+                route: Route | None, arguments: dict[str, str],
+                routing: MethodNotAllowed | None = None) -> Iterable[bytes]:
+        request = Request(environ)
+        request.max_content_length, request.max_form_memory_size, request.max_form_parts = self.limits
+        runtime = self.app.extensions["pixverse_mock"]
+        call = VendorCall(request, runtime, route.operation if route else "unknown")
+        body: dict[str, Any] | None
+        extra: list[tuple[str, str]] = []
+        try:
+            runtime.refresh_settings()
+            if routing is not None:
+                raise routing
+            call.tenant = runtime.service.authenticate(request.headers.get("Authorization"))
+            take_faults(runtime, call)
+            if request.method == "OPTIONS":
+                status, body = 200, None
+                extra.append(("Allow", ", ".join(sorted(adapter.allowed_methods()))))
+            else:
+                body = route.answer(runtime.service, call, arguments)  # type: ignore[union-attr]
+                status = 204 if body is None else 200
+        except Exception as exc:  # noqa: BLE001 (every error is answered in the envelope)
+            status, body, extra = self.error(runtime, request, exc)
+        if body is None:
+            payload, headers = b"", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "0")]
+        else:
+            payload = (json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        record(runtime, request, Journaled(call.operation, status, body, call.started, call.faults, call.caller))
+        start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}", headers + extra)
+        return [] if request.method == "HEAD" else [payload]
 
-def _submit(method: Callable[..., dict[str, Any]]) -> Response:
-    return _answer(method(g.tenant, request_input(request), _base_url(), g.faults))
-
-
-@_route("/create/", "POST")
-def create() -> Response:
-    return _submit(_service().submit_create)
-
-
-@_route("/create_single/", "POST")
-def create_single() -> Response:
-    return _submit(_service().submit_create_single)
-
-
-@_route("/animate/", "POST")
-def animate() -> Response:
-    return _submit(_service().submit_animate)
-
-
-@_route("/meme_face/", "POST")
-def meme_face() -> Response:
-    return _submit(_service().submit_meme_face)
-
-
-@_route("/button/", "POST")
-def button() -> Response:
-    return _submit(_service().press_button)
-
-
-@_route("/jobs/", "GET")
-def get_job() -> Response:
-    return _answer(_service().get_job(g.tenant, request.args.get("jobid"), _base_url()))
-
-
-@_route("/jobs/cancel/", "GET")
-def cancel_job() -> Response:
-    return _answer(_service().cancel_job(g.tenant, request.args.get("jobid")))
-
-
-@_route("/account/", "GET")
-def list_accounts() -> Response:
-    return jsonify(_service().list_accounts(g.tenant))
-
-
-@_route("/account/<channel>/", "GET")
-def get_account(channel: str) -> Response:
-    return jsonify(_service().get_account(g.tenant, channel))
-
-
-@_route("/account/<channel>/", "POST")
-def put_account(channel: str) -> tuple[str, int]:
-    _service().put_account(g.tenant, channel, request_input(request))
-    return "", 204
-
-
-@_route("/account/<channel>/", "DELETE")
-def delete_account(channel: str) -> tuple[str, int]:
-    _service().delete_account(g.tenant, channel)
-    return "", 204
+    @staticmethod
+    def error(runtime: Any, request: Request, exc: Exception) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        """The envelope of ``exc`` (and its headers); anything but an API or HTTP error is a bug, kept and logged."""
+        headers: list[tuple[str, str]] = []
+        if isinstance(exc, HTTPException):
+            if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+                headers.append(("Allow", ", ".join(sorted(exc.valid_methods))))
+            exc = api_error_of_http(exc, request.method, request.path, request.max_content_length)
+        elif not isinstance(exc, ApiError):
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            runtime.errors.append(exc)
+            exc = ApiError(messages.INTERNAL.format(detail=type(exc).__name__))
+        return exc.status, exc.body(), headers + envelope_headers(exc)

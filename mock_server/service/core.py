@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import random
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -39,6 +38,7 @@ from mock_server.faults import Fault
 from mock_server.faults import FaultMarkerError
 from mock_server.faults import faults_in_text
 from mock_server.generation import GenerationOptions
+from mock_server.holding import hold
 from mock_server.jobs import Job
 from mock_server.media import MediaLibrary
 from mock_server.moderation import Moderation
@@ -325,7 +325,7 @@ class PixverseService:
     def raise_fault(self, fault: Fault, tenant: str | None) -> None:
         """Answer as ``fault`` says (raise its error), or hold the answer back (``delay``)."""
         if fault.kind == "delay":
-            time.sleep(fault.seconds)
+            hold(fault.seconds)
         elif fault.kind == "discord429":
             raise DiscordThrottled()
         elif fault.kind == "unauthorized":
