@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +33,7 @@ MIN_SCRUB_LENGTH = 6
 """Known secrets shorter than this are masked where they are named, not searched for in other text."""
 
 
+@lru_cache(maxsize=4096)
 def is_secret_name(name: object) -> bool:
     normalized = str(name).lower().replace("-", "").replace("_", "")
     return any(part in normalized for part in SECRET_NAME_PARTS)
