@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import lru_cache
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 from urllib.parse import quote_plus
@@ -113,7 +113,7 @@ def redact_target(target: str, authorization: str | None = None) -> str:
     Cheap when there is nothing to mask.
     """
     bearer = bearer_of(authorization)
-    secrets = url_spellings(bearer) if bearer else []
+    secrets = list(_spellings(bearer)) if bearer else []
     path, mark, query = target.partition("?")
     if query and any(part in query.lower() for part in SECRET_NAME_PARTS):
         pieces = []
@@ -132,7 +132,12 @@ def redact_target(target: str, authorization: str | None = None) -> str:
 
 def url_spellings(secret: str) -> list[str]:
     """A secret as sent and as a URL carries it (``user%3A1-abc``, ``a+b``)."""
-    return list(dict.fromkeys((secret, quote(secret, safe=""), quote(secret), quote_plus(secret))))
+    return list(_spellings(secret))
+
+
+@lru_cache(maxsize=4096)
+def _spellings(secret: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((secret, quote(secret, safe=""), quote(secret), quote_plus(secret))))
 
 
 def redact_log_text(text: str) -> str:

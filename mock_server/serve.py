@@ -37,6 +37,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import replace
+from functools import lru_cache
 from importlib import import_module
 from io import BytesIO
 from typing import TYPE_CHECKING
@@ -101,9 +102,19 @@ def access_line(method: str, uri: str, status: int, length: int | None, millis: 
     """
     from mock_server.redaction import redact_target
 
-    stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z")
     target = redact_target(uri, authorization)
-    return f'[{stamp}] "{method} {target}" {status} {"-" if length is None else length} {millis}ms'
+    return f'[{_stamp(int(time.time()))}] "{method} {target}" {status} {"-" if length is None else length} {millis}ms'
+
+
+@lru_cache(maxsize=2)
+def _stamp(second: int) -> str:
+    return time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(second))
+
+
+@lru_cache(maxsize=1024)
+def _quoted(path: str) -> str:
+    """A request path as its target is written in the access log (a path repeats: kept)."""
+    return quote(path, safe="/;:@&=+$,!~*'()%")
 
 
 # ------------------------------------------------------------------------- the RSGI -> WSGI bridge
@@ -213,7 +224,7 @@ class WsgiBridge:
     async def serve(self, scope: Any, proto: Any) -> None:
         started = time.perf_counter()
         query = scope.query_string
-        uri = quote(scope.path, safe="/;:@&=+$,!~*'()%") + ("?" + query if query else "")
+        uri = _quoted(scope.path) + ("?" + query if query else "")
         try:
             status, headers, body = await self.answer(scope, proto, uri)
         except Dropped:

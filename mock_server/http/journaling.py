@@ -94,9 +94,14 @@ def _entry(runtime: Any, req: Any, answered: Journaled) -> dict[str, Any]:
     token, tenant = answered.caller
     body, operation = answered.body, answered.operation
     now = runtime.clock.now()
-    query = req.args.to_dict()
+    query = req.args.to_dict() if req.query_string else {}
     summary = _body_summary(req)
-    redactor = Redactor([token, *secrets_in(query), *secrets_in(summary.get("fields"))])
+    hidden = [token] if token else []
+    if query:
+        hidden += secrets_in(query)
+    if summary.get("fields"):
+        hidden += secrets_in(summary["fields"])
+    redactor = Redactor(hidden)
     entry: dict[str, Any] = {
         "time": iso_millis(now),
         "at": now,
@@ -112,7 +117,8 @@ def _entry(runtime: Any, req: Any, answered: Journaled) -> dict[str, Any]:
         "status": answered.status,
         "durationMs": round((time.perf_counter() - answered.started) * 1000, 3),
     }
-    entry.update(redactor.value(summary))
+    if summary:
+        entry.update(redactor.value(summary))
     if answered.faults:
         entry["faults"] = redactor.value([fault.describe() for fault in answered.faults])
     if isinstance(body, dict):
