@@ -93,6 +93,7 @@ def record(runtime: Any, req: Any, answered: Journaled) -> None:
 def _entry(runtime: Any, req: Any, answered: Journaled) -> dict[str, Any]:
     token, tenant = answered.caller
     body, operation = answered.body, answered.operation
+    environ = req.environ
     now = runtime.clock.now()
     query = req.args.to_dict() if req.query_string else {}
     summary = _body_summary(req)
@@ -108,12 +109,12 @@ def _entry(runtime: Any, req: Any, answered: Journaled) -> dict[str, Any]:
         "wall": round(time.time(), 3),
         "tenant": tenant,
         "token": mask_secret(token) if token else None,
-        "auth": "missing" if req.headers.get("Authorization") is None else "bearer" if token else "malformed",
+        "auth": "missing" if environ.get("HTTP_AUTHORIZATION") is None else "bearer" if token else "malformed",
         "method": req.method,
         "path": redactor.text(req.path),
         "query": redactor.value(query),
         "operation": operation,
-        "contentType": req.mimetype or None,
+        "contentType": (req.mimetype or None) if environ.get("CONTENT_TYPE") else None,
         "status": answered.status,
         "durationMs": round((time.perf_counter() - answered.started) * 1000, 3),
     }
@@ -137,7 +138,7 @@ def _entry(runtime: Any, req: Any, answered: Journaled) -> dict[str, Any]:
 
 def _body_summary(req: Any) -> dict[str, Any]:
     """Fields (long values cut; secrets are masked by the caller) and file parts as name, size, type."""
-    if req.method in ("GET", "HEAD", "DELETE") and not req.content_length:
+    if req.method in ("GET", "HEAD", "DELETE") and not req.environ.get("CONTENT_LENGTH"):
         return {}
     try:
         if req.is_json:
