@@ -2,13 +2,14 @@
 
 This is the only module that knows the server. granian reads every request, body included, on its
 async runtime; only a complete request reaches Python, where :class:`WsgiBridge` hands it to the
-Flask app on a pool of ``4`` threads per process. So a client that stalls mid-headers or mid-body,
-or an idle keep-alive connection, holds no thread: it waits on the runtime until it is done or
-timed out (:data:`HEADER_READ_TIMEOUT`, :data:`BODY_READ_TIMEOUT`).
+app: on the event loop itself for the vendor routes of the memory store (:func:`layout`), else on a
+pool of ``4`` threads per process. So a client that stalls mid-headers or mid-body, or an idle
+keep-alive connection, holds no thread: it waits on the runtime until it is done or timed out
+(:data:`HEADER_READ_TIMEOUT`, :data:`BODY_READ_TIMEOUT`).
 
 With the memory store all state lives in one process, so ``workers=N`` becomes one process with
-``4*N`` threads; with ``sqlite:PATH`` it means N processes of 4 threads, each building its own app
-(and opening its own connections) after the fork.
+``4*N`` threads; with ``sqlite:PATH`` or Redis it means N processes of 4 threads, each building its
+own app (and opening its own connections) after the fork.
 
 Protocol errors and limits, every one answered in the vendor envelope ``{"error", "code"}`` except
 where granian (hyper) answers by itself, before Python sees the request:
