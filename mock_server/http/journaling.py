@@ -9,8 +9,8 @@ the request's tokens wherever else they appear.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
+from typing import NamedTuple
 
 from flask import Flask
 from flask import Response
@@ -39,9 +39,8 @@ OPERATIONS = {"media.attachment": "attachment"}
 """Operations of the Flask routes that are journaled (the vendor routes name their own)."""
 
 
-@dataclass(frozen=True)
-class Journaled:
-    """What the journal needs of one answered request besides the request itself."""
+class Journaled(NamedTuple):
+    """What the journal needs of one answered request besides the request itself (one per request: a tuple)."""
 
     operation: str
     status: int
@@ -68,13 +67,17 @@ def register_journaling(app: Flask) -> None:
         req = request._get_current_object()  # type: ignore[attr-defined]
         if req.path.startswith(NOT_JOURNALED):
             return response
-        token = bearer_of(req.headers.get("Authorization"))
         body = response.get_json(silent=True) if response.is_json else None
         operation = OPERATIONS.get(req.endpoint or "", "unknown")
         record(current_app.extensions["pixverse_mock"], req, Journaled(
             operation, response.status_code, body, g.get("started", time.perf_counter()), [],
-            (token, digest(token) if token else None)))
+            caller(bearer_of(req.headers.get("Authorization")))))
         return response
+
+
+def caller(token: str | None, tenant: str | None = None) -> tuple[str | None, str | None]:
+    """``(token, tenant digest)`` of a request; ``tenant`` when authentication already worked it out."""
+    return token, tenant or (digest(token) if token else None)
 
 
 def record(runtime: Any, req: Any, answered: Journaled) -> None:

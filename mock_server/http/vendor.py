@@ -27,7 +27,6 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 
 from mock_server import messages
-from mock_server.accounts import digest
 from mock_server.errors import ApiError
 from mock_server.errors import BadRequest
 from mock_server.faults import SUBMIT_OPERATIONS
@@ -38,6 +37,7 @@ from mock_server.http.errors import api_error_of_http
 from mock_server.http.errors import envelope_headers
 from mock_server.http.inputs import request_input
 from mock_server.http.journaling import Journaled
+from mock_server.http.journaling import caller
 from mock_server.http.journaling import record
 from mock_server.redaction import bearer_of
 
@@ -66,7 +66,7 @@ class VendorCall:
     @property
     def caller(self) -> tuple[str | None, str | None]:
         """``(token, tenant digest)``: the digest even when the token was refused."""
-        return self.token, self.tenant or (digest(self.token) if self.token else None)
+        return caller(self.token, self.tenant)
 
     @property
     def base_url(self) -> str:
@@ -83,6 +83,7 @@ class VendorCall:
         return url
 
     def values(self) -> Any:
+        """The request's fields (:func:`mock_server.http.inputs.request_input`)."""
         return request_input(self.request)
 
 
@@ -97,17 +98,17 @@ class Route:
     """``(service, call, path arguments)`` -> the JSON body, or ``None`` for a 204."""
 
 
+def _submit(method: str) -> Callable[[Any, VendorCall, dict[str, str]], dict[str, Any]]:
+    """A route that hands the request's fields to the service method ``method`` (the submits, ``button``)."""
+    return lambda service, call, _: getattr(service, method)(call.tenant, call.values(), call.base_url, call.faults)
+
+
 ROUTES = (
-    Route("/create/", "POST", "create",
-          lambda s, c, _: s.submit_create(c.tenant, c.values(), c.base_url, c.faults)),
-    Route("/create_single/", "POST", "create_single",
-          lambda s, c, _: s.submit_create_single(c.tenant, c.values(), c.base_url, c.faults)),
-    Route("/animate/", "POST", "animate",
-          lambda s, c, _: s.submit_animate(c.tenant, c.values(), c.base_url, c.faults)),
-    Route("/meme_face/", "POST", "meme_face",
-          lambda s, c, _: s.submit_meme_face(c.tenant, c.values(), c.base_url, c.faults)),
-    Route("/button/", "POST", "button",
-          lambda s, c, _: s.press_button(c.tenant, c.values(), c.base_url, c.faults)),
+    Route("/create/", "POST", "create", _submit("submit_create")),
+    Route("/create_single/", "POST", "create_single", _submit("submit_create_single")),
+    Route("/animate/", "POST", "animate", _submit("submit_animate")),
+    Route("/meme_face/", "POST", "meme_face", _submit("submit_meme_face")),
+    Route("/button/", "POST", "button", _submit("press_button")),
     Route("/jobs/", "GET", "jobs",
           lambda s, c, _: s.get_job(c.tenant, c.request.args.get("jobid"), c.base_url)),
     Route("/jobs/cancel/", "GET", "cancel",
@@ -142,23 +143,23 @@ class Router:
 
     def match(self, path: str, method: str) -> tuple[int, dict[str, str]]:
         """``(route index, path arguments)``; :class:`NotFound` or :class:`MethodNotAllowed` (with ``Allow``)."""
-        arguments: dict[str, str] = {}
-        methods = self.methods.get(path)
-        if methods is None:
-            found = self._CHANNEL.fullmatch(path)
-            if found is None or (methods := self.methods.get(found["base"] + "*")) is None:
-                raise NotFound()
-            arguments["channel"] = found["channel"]
+        methods, arguments = self._methods(path)
         if method not in methods:
             raise MethodNotAllowed(valid_methods=sorted(methods))
         return methods[method], arguments
 
     def allowed(self, path: str) -> list[str]:
-        try:
-            self.match(path, "")
-        except MethodNotAllowed as exc:
-            return list(exc.valid_methods or ())
-        return []
+        """The methods of a vendor path, sorted (its ``Allow``)."""
+        return sorted(self._methods(path)[0])
+
+    def _methods(self, path: str) -> tuple[dict[str, int], dict[str, str]]:
+        methods = self.methods.get(path)
+        if methods is not None:
+            return methods, {}
+        found = self._CHANNEL.fullmatch(path)
+        if found is None or (methods := self.methods.get(found["base"] + "*")) is None:
+            raise NotFound()
+        return methods, {"channel": found["channel"]}
 
 
 def take_faults(runtime: Any, call: VendorCall) -> None:
