@@ -52,13 +52,7 @@ def check(command: str | None, adapter: str | None, async_adapter: str | None, e
     callbacks = {"both": None, "polling": False, "callbacks": True}[mode]
     budget = Budget(wall_seconds=wall_budget)
     driver = _driver(command, adapter, async_adapter, time_scale, not no_faketime)
-    if seed is not None:
-        from hypothesis import seed as hypothesis_seed
-
-        verdict = hypothesis_seed(seed)(lambda: run_check(driver, max_examples=examples, budget=budget,
-                                                          callbacks=callbacks, derandomize=False))()
-    else:
-        verdict = run_check(driver, max_examples=examples, budget=budget, callbacks=callbacks)
+    verdict = run_check(driver, max_examples=examples, budget=budget, callbacks=callbacks, seed=seed)
     broken = [v for failure in verdict.failures for v in failure.violations]
     by_property = {name: [str(v) for v in broken if v.property == name] for name in ALL_PROPERTIES}
     click.echo(console_report(verdict, by_property))

@@ -22,6 +22,7 @@ from typing import Any
 from hypothesis import HealthCheck
 from hypothesis import Phase
 from hypothesis import given
+from hypothesis import seed as hypothesis_seed
 from hypothesis import settings
 
 from contract_tests.drivers import Budget
@@ -160,12 +161,13 @@ def session_for(driver: Driver, server: ThreadedMockServer | None = None, token:
 def check(driver: Driver, *, max_examples: int = 100, budget: Budget | None = None,
           server: ThreadedMockServer | None = None, token: str = DEFAULT_TOKEN, callbacks: bool | None = None,
           derandomize: bool = True, shrink: bool = True, shrink_seconds: float | None = None,
-          config: MockConfig | None = None) -> Verdict:
+          config: MockConfig | None = None, seed: int | None = None) -> Verdict:
     """Run ``max_examples`` generated examples through ``driver``.
 
     The :class:`Verdict` holds the shrunk failure, if any. ``callbacks`` fixes whether results come
     by callback (None: both kinds). ``shrink_seconds`` bounds the shrinking: past it, the smallest
-    failing example found so far is the one reported.
+    failing example found so far is the one reported. ``seed`` makes a random (not derandomized)
+    generation repeatable.
     """
     budget = budget or Budget()
     verdict = Verdict(driver.name)
@@ -175,7 +177,8 @@ def check(driver: Driver, *, max_examples: int = 100, budget: Budget | None = No
     shrink_until = [float("inf")] if shrink_seconds is not None else None
     with session_for(driver, server, token, config) as session:
 
-        @settings(max_examples=max_examples, deadline=None, derandomize=derandomize, database=None,
+        @_seeded(seed)
+        @settings(max_examples=max_examples, deadline=None, derandomize=derandomize and seed is None, database=None,
                   report_multiple_bugs=True, phases=phases,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                          HealthCheck.data_too_large, HealthCheck.filter_too_much])
@@ -209,6 +212,11 @@ def check(driver: Driver, *, max_examples: int = 100, budget: Budget | None = No
             verdict.failures = sorted(found, key=lambda f: min(ORDER.get(p, len(ORDER)) for p in f.properties))
     verdict.seconds = time.perf_counter() - started
     return verdict
+
+
+def _seeded(seed: int | None) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The ``seed`` of hypothesis, put on the test it reads it from: the ``@given`` function."""
+    return hypothesis_seed(seed) if seed is not None else (lambda test: test)
 
 
 @contextmanager

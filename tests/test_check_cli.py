@@ -54,3 +54,22 @@ def test_check_wants_exactly_one_client() -> None:
     assert "exactly one of --client, --adapter, --async-adapter" in result.output
     result = CliRunner().invoke(main, ["check", "--adapter", "no_such_module_here:make"])
     assert result.exit_code == 2 and "cannot load" in result.output
+
+
+def test_check_with_a_seed_generates_the_same_examples_every_time(monkeypatch) -> None:
+    from contract_tests.drivers.sync import SyncDriver
+
+    seen: list[list[object]] = []
+
+    def recording(self, example, stage, budget):
+        seen[-1].append(example)
+        return original(self, example, stage, budget)
+
+    original = SyncDriver.run
+    monkeypatch.setattr(SyncDriver, "run", recording)
+    for _ in range(2):
+        seen.append([])
+        result = CliRunner().invoke(main, ["check", "--adapter", "contract_tests.reference_client:ReferenceClient.make",
+                                           "--examples", "4", "--seed", "7"])
+        assert result.exit_code == 0, result.output
+    assert len(seen[0]) >= 4 and seen[0] == seen[1]
