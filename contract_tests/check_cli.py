@@ -66,10 +66,8 @@ def check(command: str | None, adapter: str | None, async_adapter: str | None, e
 def _driver(command: str | None, adapter: str | None, async_adapter: str | None, time_scale: float,
             faketime: bool) -> Any:
     if command:
-        try:
-            from contract_tests.drivers.command import CommandDriver
-        except ImportError as exc:
-            raise InputError(f"the command driver is not available: {exc}") from None
+        from contract_tests.drivers.command import CommandDriver
+
         return CommandDriver(command, time_scale=time_scale, faketime=faketime)
     if adapter:
         from contract_tests.drivers.sync import SyncDriver

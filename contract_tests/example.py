@@ -10,9 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from functools import lru_cache
 from typing import Any
 
+from mock_server.resources import fixtures_dir
+
 PROTOCOL_VERSION = 1
+OUTCOMES = ("completed", "job_failed", "error", "skipped")
+"""What a client may report for a job."""
+FACE = fixtures_dir() / "faces" / "face.png"
+"""The face every meme_face of a task submits."""
 SUBMIT_ENDPOINTS = ("meme_face", "button")
 """Endpoints a task job can name (``create``, ``create_single``, ``animate`` join as one entry each)."""
 CALLBACK_MODES = ("on_time", "late", "duplicated", "never", "early")
@@ -121,3 +128,9 @@ def with_invalid_input(job: JobSpec, name: str) -> JobSpec:
     bad = INVALID_INPUTS[name]
     fields = {**job.fields, **{k: v for k, v in bad.items() if k != "prompt"}}
     return JobSpec(job.id, job.endpoint, bad.get("prompt", job.prompt), fields, job.parent, job.button)
+
+
+@lru_cache(maxsize=1)
+def face_bytes() -> bytes:
+    """:data:`FACE`'s bytes, read once."""
+    return FACE.read_bytes()

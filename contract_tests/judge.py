@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from contract_tests.example import OUTCOMES
 from contract_tests.example import SUBMIT_ENDPOINTS
 from contract_tests.example import Example
 from contract_tests.example import JobSpec
@@ -40,8 +41,6 @@ REPORT_PROPERTIES: dict[str, str] = {
                               "wall time (no endless polling, unbounded retries or hangs)",
 }
 ALL_PROPERTIES: dict[str, str] = {**PROPERTIES, **REPORT_PROPERTIES}
-OUTCOMES = ("completed", "job_failed", "error", "skipped")
-THROTTLE = 429
 
 
 @dataclass

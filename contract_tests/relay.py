@@ -44,7 +44,6 @@ class CallbackRelay:
         """Callbacks handed to the client, per jobid."""
         self.handled: Counter[str] = Counter()
         """POSTs of the mock fully handled (held, dropped, or delivered when early), per jobid."""
-        self.errors: list[str] = []
         self._server: ThreadingHTTPServer | None = None
         self._forwarder: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -98,7 +97,6 @@ class CallbackRelay:
             self.received.clear()
             self.delivered.clear()
             self.handled.clear()
-            self.errors.clear()
 
     def plan(self, jobid: str, mode: str) -> None:
         """What to do with ``jobid``'s callback (one of ``CALLBACK_MODES``)."""
@@ -106,6 +104,7 @@ class CallbackRelay:
             self._modes[jobid] = mode
 
     def mode(self, jobid: str) -> str:
+        """What is planned for ``jobid``'s callback (``on_time`` unless :meth:`plan` said otherwise)."""
         return self._modes.get(jobid, "on_time")
 
     def pump(self, now: float | None = None) -> list[dict[str, Any]]:
@@ -139,8 +138,8 @@ class CallbackRelay:
         def post(body: dict[str, Any]) -> None:
             try:
                 session.post(url, json=body, timeout=FORWARD_TIMEOUT)
-            except requests.RequestException as exc:
-                self.errors.append(f"forwarding the callback of {body.get('jobid')} to {url}: {exc}")
+            except requests.RequestException:  # the client's listener is under test: never crash the relay
+                pass
 
         self.receiver = post
         if self._forwarder is None:
@@ -164,7 +163,7 @@ class CallbackRelay:
         now = self._now()
         with self._lock:
             self.received[jobid] += 1
-            mode = self._modes.get(jobid, "on_time")
+            mode = self.mode(jobid)
             if mode == "never" or (mode == "duplicated" and self.received[jobid] > 1):
                 return
             if mode != "early":
@@ -183,5 +182,5 @@ class CallbackRelay:
             self.delivered[str(body.get("jobid"))] += 1
         try:
             receiver(body)
-        except Exception as exc:  # the client's handler is under test: record, never crash the relay
-            self.errors.append(f"the client's callback handler raised {exc!r}")
+        except Exception:  # the client's handler is under test: never crash the relay
+            pass

@@ -175,10 +175,10 @@ def check(driver: Driver, *, max_examples: int = 100, budget: Budget | None = No
     started = time.perf_counter()
     failed: list[tuple[Example, list[Violation], str]] = []
     shrink_until = [float("inf")] if shrink_seconds is not None else None
+    derandomize = derandomize and seed is None
     with session_for(driver, server, token, config) as session:
 
-        @_seeded(seed)
-        @settings(max_examples=max_examples, deadline=None, derandomize=derandomize and seed is None, database=None,
+        @settings(max_examples=max_examples, deadline=None, derandomize=derandomize, database=None,
                   report_multiple_bugs=True, phases=phases,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                          HealthCheck.data_too_large, HealthCheck.filter_too_much])
@@ -200,6 +200,9 @@ def check(driver: Driver, *, max_examples: int = 100, budget: Budget | None = No
                         shrink_until[0] = time.monotonic() + float(shrink_seconds or 0)
             raise _violation_of(known[1])(known[1], example, driver.name, known[2])
 
+        # hypothesis derives the derandomized examples from contract's source: seed it here, not above it
+        if seed is not None:
+            contract = hypothesis_seed(seed)(contract)
         try:
             with _shrinking_bounded(shrink_seconds):
                 contract()
@@ -212,11 +215,6 @@ def check(driver: Driver, *, max_examples: int = 100, budget: Budget | None = No
             verdict.failures = sorted(found, key=lambda f: min(ORDER.get(p, len(ORDER)) for p in f.properties))
     verdict.seconds = time.perf_counter() - started
     return verdict
-
-
-def _seeded(seed: int | None) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """The ``seed`` of hypothesis, put on the test it reads it from: the ``@given`` function."""
-    return hypothesis_seed(seed) if seed is not None else (lambda test: test)
 
 
 @contextmanager
@@ -286,10 +284,8 @@ def check_command(command: str, *, max_examples: int = 100, time_scale: float = 
     The program is run once per example (see README, "Checking a client"); it needs
     :mod:`contract_tests.drivers.command`.
     """
-    try:
-        from contract_tests.drivers.command import CommandDriver
-    except ImportError as exc:  # the command driver ships in its own module
-        raise RuntimeError(f"the command driver is not available: {exc}") from exc
+    from contract_tests.drivers.command import CommandDriver
+
     driver = CommandDriver(command, time_scale=time_scale, faketime=faketime, **driver_options)
     return check(driver, max_examples=max_examples, budget=budget, token=token, callbacks=callbacks,
                  derandomize=derandomize, shrink=shrink)

@@ -28,8 +28,8 @@ EARLY_DELIVERY_WAIT = 5.0
 class Stage:
     """The mock set up for one example: ``with Stage(...) as stage:`` around the client's run."""
 
-    def __init__(self, server: ThreadedMockServer, token: str, example: Example, relay: CallbackRelay | None,
-                 *, request_budget: int | None = None) -> None:
+    def __init__(self, server: ThreadedMockServer, token: str, example: Example, relay: CallbackRelay,
+                 *, request_budget: int) -> None:
         self.server = server
         self.token = token
         self.example = example
@@ -57,15 +57,14 @@ class Stage:
 
     @property
     def reply_url(self) -> str | None:
-        return self.relay.url if self.relay is not None and self.example.callbacks else None
+        return self.relay.url if self.example.callbacks else None
 
     def __enter__(self) -> Stage:
         control = self.control
         control.reset()
         control.reseed(0)
         control.errors.clear()
-        if self.relay is not None:
-            self.relay.clear()
+        self.relay.clear()
         for endpoint, fault in self.example.behaviour.faults:
             control.add_fault(fault, endpoint=endpoint, token=self.token)
         self._remove_listener = control.on_request(self._journaled)
@@ -79,10 +78,9 @@ class Stage:
     def advance(self, seconds: float) -> float:
         """Move the manual clock, let the callbacks that fell due reach the relay, pump them to the client."""
         now = self.control.advance(max(0.0, float(seconds)))
-        if self.relay is not None:
-            due = [jobid for jobid, at in list(self._callbacks_due.items()) if at <= now]
-            self.relay.wait_handled(due, EARLY_DELIVERY_WAIT)  # the mock's pool delivers them: wait for it
-            self.relay.pump(now)
+        due = [jobid for jobid, at in list(self._callbacks_due.items()) if at <= now]
+        self.relay.wait_handled(due, EARLY_DELIVERY_WAIT)  # the mock's pool delivers them: wait for it
+        self.relay.pump(now)
         return now
 
     def traffic(self) -> list[dict[str, Any]]:
@@ -98,7 +96,7 @@ class Stage:
         try:
             with self._lock:
                 self.requests_seen += 1
-                if self.request_budget is not None and self.requests_seen > self.request_budget:
+                if self.requests_seen > self.request_budget:
                     self.over_requests.set()
                 accepted = (entry.get("operation") in SUBMIT_ENDPOINTS and entry.get("status") == 200
                             and entry.get("jobid") and entry["jobid"] not in self.accepted)
@@ -113,8 +111,8 @@ class Stage:
     def _shape(self, entry: dict[str, Any], outcome: Outcome) -> None:
         jobid = entry["jobid"]
         early = self.example.callbacks and outcome.callback == "early"
-        relayed = self.relay is not None and (entry.get("fields") or {}).get("replyUrl") == self.relay.url
-        if self.relay is not None and self.example.callbacks:
+        relayed = (entry.get("fields") or {}).get("replyUrl") == self.relay.url
+        if self.example.callbacks:
             self.relay.plan(jobid, outcome.callback)
         after = 0.0 if early else outcome.duration
         try:

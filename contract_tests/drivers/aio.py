@@ -26,11 +26,11 @@ from typing import Any
 from contract_tests.drivers import Budget
 from contract_tests.drivers import BudgetExceeded
 from contract_tests.drivers import DriverRun
-from contract_tests.drivers.sync import FACE
 from contract_tests.drivers.sync import error_result
 from contract_tests.drivers.sync import failed_result
 from contract_tests.example import Example
 from contract_tests.example import JobSpec
+from contract_tests.example import face_bytes
 from contract_tests.staging import Stage
 from mock_server import MockConfig
 
@@ -198,7 +198,7 @@ class AsyncTaskFlow:
         self._changed = asyncio.Event()
         self._client = client = self.make_client(self.stage.base_url, self.stage.token, self.sleep)
         relay = self.stage.relay
-        if self.example.callbacks and relay is not None:
+        if self.example.callbacks:
             relay.receiver = self._receive
         done: dict[str, asyncio.Future[None]] = {job.id: self._loop.create_future() for job in self.example.jobs}
         self._active = len(self.example.jobs)
@@ -210,8 +210,7 @@ class AsyncTaskFlow:
             self._poke()
             await clock
         finally:
-            if relay is not None:
-                relay.receiver = None
+            relay.receiver = None
             closing = getattr(client, "aclose", None)
             if closing is not None:
                 await closing()
@@ -243,7 +242,7 @@ class AsyncTaskFlow:
                 return
         try:
             if job.endpoint == "meme_face":
-                answer = await client.submit_meme_face(FACE.read_bytes(), job.prompt, **fields)
+                answer = await client.submit_meme_face(face_bytes(), job.prompt, **fields)
             else:
                 answer = await client.press_button(self._jobids[str(job.parent)], job.button, job.prompt, **fields)
         except Exception as exc:

@@ -27,25 +27,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from contract_tests.drivers import Budget
 from contract_tests.drivers import DriverRun
 from contract_tests.drivers.command_protocol import protocol_environment
 from contract_tests.drivers.command_protocol import read_report
 from contract_tests.drivers.command_protocol import task_problems
+from contract_tests.example import FACE
 from contract_tests.example import Example
 from contract_tests.staging import Stage
 from mock_server import MockConfig
 from mock_server.accounts import mask_secret
-from mock_server.resources import fixtures_dir
+from mock_server.redaction import url_spellings
 
 CHECK_INTERVAL = 0.05
 """Wall seconds between looks at the process, the wall budget and ``stop_when``."""
 TAIL_CHARS = 4000
 """How much of the end of stdout and stderr a run keeps."""
 SHM_DIR = Path("/dev/shm")
-FACE = fixtures_dir() / "faces" / "face.png"
 LISTEN_HOST = "127.0.0.1"
 DEFAULT_TIME_SCALE = 20.0
 """Chosen by measurement (``bench/RESULTS.md``, "Time scale"): each wall millisecond of latency is R mock
@@ -125,7 +124,7 @@ class CommandDriver:
         with tempfile.TemporaryDirectory(prefix="pixverse-contract-") as scratch:
             workdir = Path(scratch)
             callbacks = None
-            if stage.reply_url is not None and stage.relay is not None:
+            if stage.reply_url is not None:
                 port = free_port()
                 callbacks = {"reply_url": stage.reply_url, "listen_host": LISTEN_HOST, "listen_port": port}
                 stage.relay.forward_to(f"http://{LISTEN_HOST}:{port}/")
@@ -138,8 +137,7 @@ class CommandDriver:
                                   faketime=self.faketime, workdir=workdir, cwd=self.cwd,
                                   stop_when=_budget_watch(stage, budget))
             finally:
-                if stage.relay is not None:
-                    stage.relay.receiver = None
+                stage.relay.receiver = None
         over_budget = run.stopped
         if run.timed_out:
             over_budget = f"still running after {self.wall_budget(budget):g} s of wall time"
@@ -287,6 +285,6 @@ def _masked(text: str, secret: str) -> str:
     """``text`` with every plain or URL-encoded copy of the token replaced by its masked form."""
     if not secret:
         return text
-    for form in {secret, quote(secret, safe=""), quote(secret)}:
+    for form in url_spellings(secret):
         text = text.replace(form, mask_secret(secret))
     return text

@@ -15,8 +15,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-PROTOCOL_VERSION = 1
-OUTCOMES = ("completed", "job_failed", "error", "skipped")
+from contract_tests.example import OUTCOMES
+from contract_tests.example import PROTOCOL_VERSION
+
 """What became of one job: its videos downloaded; it ended moderated/failed/cancelled; the API answered an
 error the client gave up on; not attempted (a button whose parent did not complete)."""
 

@@ -23,11 +23,10 @@ from contract_tests.drivers import BudgetExceeded
 from contract_tests.drivers import DriverRun
 from contract_tests.example import Example
 from contract_tests.example import JobSpec
+from contract_tests.example import face_bytes
 from contract_tests.staging import Stage
 from mock_server import MockConfig
-from mock_server.resources import fixtures_dir
 
-FACE = fixtures_dir() / "faces" / "face.png"
 ABANDON_AFTER = 2.0
 """Wall seconds a client gets to stop once its budget is exceeded before its thread is abandoned."""
 
@@ -87,7 +86,7 @@ class TaskFlow:
     def run(self, make_client: ClientFactory) -> None:
         try:
             client = make_client(self.stage.base_url, self.stage.token, self.sleep)
-            if self.example.callbacks and self.stage.relay is not None:
+            if self.example.callbacks:
                 self.stage.relay.receiver = getattr(client, "on_callback", None)
             for job in self.example.jobs:
                 if job.parent is not None and not self._parent_completed(client, job):
@@ -102,8 +101,7 @@ class TaskFlow:
         except Exception as exc:  # the client's constructor, or a bug it provoked: no report
             self.problem = f"the client raised {exc!r}"
         finally:
-            if self.stage.relay is not None:
-                self.stage.relay.receiver = None
+            self.stage.relay.receiver = None
 
     def result(self) -> DriverRun:
         report = None if self.problem else {"results": list(self.results.values())}
@@ -124,7 +122,7 @@ class TaskFlow:
     def _submit(self, client: Any, job: JobSpec) -> None:
         try:
             if job.endpoint == "meme_face":
-                answer = client.submit_meme_face(FACE.read_bytes(), job.prompt, **self.fields(job))
+                answer = client.submit_meme_face(face_bytes(), job.prompt, **self.fields(job))
             else:
                 answer = client.press_button(self.jobids[str(job.parent)], job.button, job.prompt, **self.fields(job))
         except Exception as exc:
