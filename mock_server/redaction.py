@@ -113,7 +113,7 @@ def redact_target(target: str, authorization: str | None = None) -> str:
     Cheap when there is nothing to mask.
     """
     bearer = bearer_of(authorization)
-    secrets = list(_spellings(bearer)) if bearer else []
+    secrets = url_spellings(bearer) if bearer else []
     path, mark, query = target.partition("?")
     if query and any(part in query.lower() for part in SECRET_NAME_PARTS):
         pieces = []

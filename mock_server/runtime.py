@@ -55,9 +55,9 @@ class MockRuntime(ControlOperations):
         media = MediaLibrary(fixtures_dir() / "videos")
         self.service = PixverseService(config, self.store, self.clock, PROFILES[config.clock], graph, media)
         self.errors: list[BaseException] = []
+        """Unexpected exceptions raised while answering (bugs); the test kit re-raises them."""
         self.request_listeners: list[Callable[[dict[str, Any]], None]] = []
         """Listeners added by :meth:`on_request`."""
-        """Unexpected exceptions raised while answering (bugs); the test kit re-raises them."""
         self._rng = random.Random(f"faults:{config.seed}")
         self._rng_lock = threading.Lock()
         self.callbacks = CallbackDispatcher(

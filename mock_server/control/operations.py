@@ -29,6 +29,7 @@ from mock_server.jobs import STATUSES
 from mock_server.jobs import TERMINAL
 from mock_server.jobs import Job
 from mock_server.resources import vendor_spec_path
+from mock_server.store.base import JOURNAL_KINDS
 
 OUTCOMES = ("progress", "completed", "failed", "moderated", "cancelled", "delay")
 LATEST = 253402300799.0
@@ -279,7 +280,7 @@ def fault_rule(fault: str, endpoint: str | None = None, token: str | None = None
 
 
 def _kind(kind: str) -> str:
-    if kind not in ("requests", "callbacks"):
+    if kind not in JOURNAL_KINDS:
         raise BadRequest("journal must be requests or callbacks")
     return kind
 

@@ -27,9 +27,10 @@ def _backend(location: str) -> ModuleType:
     """The backend module for ``location``; its ``LOCATION`` pattern must match the whole of it."""
     match = _SCHEME.match(location)
     name = match.group(1) if match else ""
-    if name and name not in {"base", "release"} and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+    if name and importlib.util.find_spec(f"{__name__}.{name}") is not None:
         module = importlib.import_module(f"{__name__}.{name}")
-        if module.LOCATION.fullmatch(location):
+        pattern = getattr(module, "LOCATION", None)  # a backend says which locations are its own
+        if pattern is not None and pattern.fullmatch(location):
             return module
     raise StoreLocationError(
         f"store must be 'memory', 'sqlite:PATH' or 'redis://HOST:PORT/DB', not {shown(location)!r}")

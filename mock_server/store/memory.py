@@ -254,8 +254,9 @@ class MemoryControlState:
     def entries(self, kind: str, since: int = 0, accept: EntryFilter | None = None,
                 limit: int | None = None) -> list[Entry]:
         with self._changed:
-            found = [e for e in self._journals[kind] if e["seq"] > since and (accept is None or accept(e))]
-        return [_thawed(e) for e in (found[:limit] if limit is not None else found)]
+            found = (e for e in self._journals[kind] if e["seq"] > since and (accept is None or accept(e)))
+            kept = list(found if limit is None else itertools.islice(found, limit))  # stop at the limit
+        return [_thawed(e) for e in kept]
 
     def wait(self, kind: str, since: int, accept: EntryFilter | None, timeout: float) -> Entry | None:
         with self._changed:
