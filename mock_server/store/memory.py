@@ -254,7 +254,11 @@ class MemoryControlState:
     def entries(self, kind: str, since: int = 0, accept: EntryFilter | None = None,
                 limit: int | None = None) -> list[Entry]:
         with self._changed:
-            found = (e for e in self._journals[kind] if e["seq"] > since and (accept is None or accept(e)))
+            journal = self._journals[kind]
+            newer: Sequence[Entry] = journal
+            if since and journal and journal[0]["seq"] <= since:  # kept in seq order: read only the newer tail
+                newer = list(itertools.takewhile(lambda e: e["seq"] > since, reversed(journal)))[::-1]
+            found = (e for e in newer if e["seq"] > since and (accept is None or accept(e)))
             kept = list(found if limit is None else itertools.islice(found, limit))  # stop at the limit
         return [_thawed(e) for e in kept]
 
