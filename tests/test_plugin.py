@@ -360,7 +360,7 @@ def test_wait_for_async_leaves_the_event_loop_running() -> None:
 
         async def wait_while_a_request_is_sent() -> dict | None:
             waiting = asyncio.create_task(handle.wait_for_async("requests", timeout=3, operation="account"))
-            # Sent from the same event loop: a wait that blocked the loop would time out before it went.
+            await asyncio.sleep(0)  # the wait starts first: a wait that blocked the loop would time out here
             await asyncio.to_thread(requests.get, f"{handle.base_url}/pixverse/account", headers=handle.headers,
                                     timeout=10)
             return await waiting

@@ -105,7 +105,7 @@ def test_two_instances_are_one_service(pair, face):  # noqa: F811
         assert faulted.status_code == 503 and faulted.json()["code"] == 503
         assert _get(a.url, "/v1/pixverse/jobs/", jobid=kept).status_code == 200
         journal = _get(b.url, "/__mock/journal/requests").json()["entries"]
-        assert any(e.get("jobid") == cancelled or cancelled in str(e) for e in journal)
+        assert sum(e.get("operation") == "meme_face" for e in journal) == 2  # both submits went to A
         assert receiver.counts()[kept] == 1
     finally:
         receiver.stopping.set()
@@ -143,7 +143,6 @@ def test_max_jobs_is_exact_in_200_trials_across_two_store_instances(redis_url): 
         barrier.wait(timeout=WAIT)
         return stores[index % 2].admit(tenant, [Candidate(account, LIMIT)], T0, build)
 
-    exact = 0
     with ThreadPoolExecutor(max_workers=RACERS) as pool:
         for trial in range(TRIALS):
             results = list(pool.map(lambda i, t=trial: admit(t, i), range(RACERS), timeout=WAIT))
@@ -151,8 +150,6 @@ def test_max_jobs_is_exact_in_200_trials_across_two_store_instances(redis_url): 
             rejected = [r for r in results if isinstance(r, Rejected)]
             assert len(admitted) == LIMIT, (trial, admitted)
             assert all(sorted(r.executing_jobs) == admitted for r in rejected), trial
-            exact += 1
-    assert exact == TRIALS
 
 
 def test_a_redis_restart_answers_503_then_recovers_with_every_job(redis_server, redis_url):  # noqa: F811

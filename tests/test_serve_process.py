@@ -407,8 +407,8 @@ def test_a_delayed_request_is_handled_at_once_and_only_its_answer_waits(start):
 
     poll(handled, 10, "the delayed request in the journal")
     others = [requests.get(f"{server.url}/v1/pixverse/account", headers=HEADERS, timeout=10) for _ in range(5)]
-    finished["others"] = time.monotonic()
+    held_while_others_answered = sender.is_alive()
     sender.join(10)
     assert [answer.status_code for answer in others] == [200] * 5
     assert finished["status"] == 200 and finished["delayed"] - began >= 2.0, finished
-    assert finished["others"] < finished["delayed"] - 1.0, "the other requests waited for the delayed one"
+    assert held_while_others_answered, "the other requests waited for the delayed one"

@@ -49,7 +49,8 @@ def test_every_backend_location_is_understood(location: str) -> None:
     assert MockConfig(store=location).store == location
 
 
-@pytest.mark.parametrize("location", ["base", "release:x", "documents", "redis:", "redis://", "sqlite:", "postgres://x", ""])
+@pytest.mark.parametrize("location", ["base", "release:x", "documents", "redis:", "redis://", "sqlite:", "postgres://x",
+                                      ""])
 def test_a_location_no_backend_understands_is_refused(location: str) -> None:
     with pytest.raises(ConfigError, match="^store must be 'memory', 'sqlite:PATH' or 'redis://HOST:PORT/DB'"):
         MockConfig(store=location)
