@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -234,3 +235,10 @@ def ok_receiver() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

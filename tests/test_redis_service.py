@@ -178,7 +178,7 @@ def test_a_wrong_redis_url_stops_the_mock_with_one_line():
     import subprocess
     import sys
 
-    from redis_server import free_port
+    from helpers import free_port
 
     result = subprocess.run(
         [sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--store",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from typing import Any
 
 import pytest
 import requests
+from helpers import free_port
 from helpers import poll
 
 from contract_tests.server import ThreadedMockServer
@@ -408,11 +408,6 @@ def test_flaky_callbacks_late_and_sometimes_twice(serve, receivers, http):
 
 # --- pixverse-mock serve --scenario as a real process ---------------------------------------------
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def pixverse_mock() -> list[str]:

@@ -22,6 +22,7 @@ from urllib.parse import unquote
 
 import pytest
 import requests
+from helpers import free_port
 from helpers import poll
 
 from mock_server.resources import fixtures_dir
@@ -39,11 +40,6 @@ STOP_DEADLINE = 5.0
 ACCESS_LINE = re.compile(r'^\[[^\]]+\] "(?P<method>[A-Z]+) (?P<uri>\S+)" (?P<status>\d{3}) (?P<length>\d+|-) '
                          r'(?P<ms>\d+)ms$')
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 
