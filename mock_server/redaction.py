@@ -39,6 +39,19 @@ def is_secret_name(name: object) -> bool:
     return any(part in normalized for part in SECRET_NAME_PARTS)
 
 
+@lru_cache(maxsize=4096)
+def may_name_secret(query: str) -> bool:
+    """Whether a query string may have a secret-named parameter (its names percent-encoded too).
+
+    Cached: a client polling a job sends the same query again and again.
+    """
+    text = query.lower()
+    if any(part in text for part in SECRET_NAME_PARTS):
+        return True
+    names = (piece.partition("=")[0] for piece in text.split("&")) if "%" in text else ()
+    return any(part in unquote_plus(name).lower() for name in names if "%" in name for part in SECRET_NAME_PARTS)
+
+
 def bearer_of(authorization: str | None) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header value, else ``None``."""
     scheme, _, token = (authorization or "").strip().partition(" ")
@@ -115,7 +128,7 @@ def redact_target(target: str, authorization: str | None = None) -> str:
     bearer = bearer_of(authorization)
     secrets = url_spellings(bearer) if bearer else []
     path, mark, query = target.partition("?")
-    if query and any(part in query.lower() for part in SECRET_NAME_PARTS):
+    if query and may_name_secret(query):
         pieces = []
         for piece in query.split("&"):
             name, equals, value = piece.partition("=")

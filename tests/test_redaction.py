@@ -12,6 +12,7 @@ from helpers import face_bytes
 from helpers import face_part
 
 from mock_server.redaction import Redactor
+from mock_server.redaction import may_name_secret
 from mock_server.redaction import redact_log_text
 from mock_server.redaction import redact_target
 
@@ -88,9 +89,20 @@ def test_an_unmasked_journal_would_be_caught(client, mock):
     ("/v1/pixverse/jobs/?jobid=user%3A1-bearer", "Bearer user:1-bearer", "/v1/pixverse/jobs/?jobid=use…secured…rer"),
     ("/v1/pixverse/jobs/?jobid=abc", "Bearer user:1-bearer", "/v1/pixverse/jobs/?jobid=abc"),
     ("/v1/pixverse/account", None, "/v1/pixverse/account"),
+    ("/v1/pixverse/jobs/?%74oken=abcdefgh12&jobid=x", None, "/v1/pixverse/jobs/?%74oken=abc…secured…h12&jobid=x"),
+    ("/v1/pixverse/jobs/?jobid=a%3Ab-token", None, "/v1/pixverse/jobs/?jobid=a%3Ab-token"),
 ])
 def test_access_log_target(target, authorization, expected):
     assert redact_target(target, authorization) == expected
+
+
+@pytest.mark.parametrize("query, named", [
+    ("a=1&%74oken=x", True), ("%64iscord=1", True), ("Discord_Token=1", True), ("x=token", True),
+    ("jobid=x%3Ay", False), ("a=b&c=%74oken", False), ("a=b", False), ("", False),
+])
+def test_a_query_that_may_name_a_secret(query, named):
+    """The cheap test that decides whether a query's parameters are read for secrets (log line, journal)."""
+    assert may_name_secret(query) is named
 
 
 def test_redactor_masks_secret_names_whatever_the_shape():

@@ -1,9 +1,9 @@
 """Record every vendor request in the request journal (faults are taken in ``http/vendor.py``).
 
-Secrets never reach the journal: the API token is kept masked (``abc…secured…xyz``) beside the
-tenant digest, and every secret the request carries is masked where the entry is built
-(:mod:`mock_server.redaction`): secret-named fields and query parameters whatever their shape, and
-the request's tokens wherever else they appear.
+Secrets never reach the journal's readers: the API token is shown masked (``abc…secured…xyz``)
+beside the tenant digest, and every secret the request carries is masked where the entry is
+rendered (:mod:`mock_server.request_entry`, :mod:`mock_server.redaction`): secret-named fields and
+query parameters whatever their shape, and the request's tokens wherever else they appear.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from flask import g
 from flask import request
 
 from mock_server.accounts import digest
-from mock_server.accounts import mask_secret
-from mock_server.clock import iso_millis
 from mock_server.errors import ApiError
 from mock_server.errors import StoreUnavailable
 from mock_server.faults import SUBMIT_OPERATIONS
@@ -29,7 +27,10 @@ from mock_server.http.inputs import form_parts
 from mock_server.http.inputs import json_value
 from mock_server.redaction import Redactor
 from mock_server.redaction import bearer_of
+from mock_server.redaction import may_name_secret
 from mock_server.redaction import secrets_in
+from mock_server.request_entry import keep
+from mock_server.request_entry import rendered
 
 MAX_FIELD_CHARS = 4096
 NOT_JOURNALED = ("/__mock", "/docs", "/openapi.yaml")
@@ -90,53 +91,44 @@ def record(runtime: Any, req: Any, answered: Journaled) -> None:
     except StoreUnavailable:  # the shared store is down: the answer (its 503) goes out unjournaled
         return
     for listener in list(runtime.request_listeners):
-        listener({**entry, "seq": seq})
+        listener({**rendered(entry), "seq": seq})
 
 
 def _entry(runtime: Any, req: Any, answered: Journaled) -> dict[str, Any]:
+    """The entry as kept (:func:`mock_server.request_entry.keep`): the filtered fields now, the rest when read."""
     token, tenant = answered.caller
     body, operation = answered.body, answered.operation
     environ = req.environ
-    now = runtime.clock.now()
-    query = req.args.to_dict() if req.query_string else {}
+    query = environ.get("QUERY_STRING", "")
     summary = _body_summary(req)
-    hidden = [token] if token else []
-    if query:
-        hidden += secrets_in(query)
+    secrets = secrets_in(req.args.to_dict()) if query and may_name_secret(query) else []
     if summary.get("fields"):
-        hidden += secrets_in(summary["fields"])
-    redactor = Redactor(hidden)
-    entry: dict[str, Any] = {
-        "time": iso_millis(now),
-        "at": now,
-        "wall": round(time.time(), 3),
-        "tenant": tenant,
-        "token": mask_secret(token) if token else None,
-        "auth": "missing" if environ.get("HTTP_AUTHORIZATION") is None else "bearer" if token else "malformed",
-        "method": req.method,
-        "path": redactor.text(req.path),
-        "query": redactor.value(query),
-        "operation": operation,
-        "contentType": (req.mimetype or None) if environ.get("CONTENT_TYPE") else None,
-        "status": answered.status,
-        "durationMs": round((time.perf_counter() - answered.started) * 1000, 3),
-    }
-    if summary:
-        entry.update(redactor.value(summary))
-    if answered.faults:
-        entry["faults"] = redactor.value([fault.describe() for fault in answered.faults])
+        secrets += secrets_in(summary["fields"])
+    path = req.path
+    if (token and token in path) or (secrets and any(secret in path for secret in secrets)):
+        path = Redactor([token, *secrets]).text(path)
+    filtered: dict[str, Any] = {"tenant": tenant, "operation": operation, "method": req.method, "path": path,
+                                "status": answered.status}
+    buttons = ()
+    executing: Any = ...
+    error: Any = ...
     if isinstance(body, dict):
         if body.get("jobid"):
-            entry["jobid"] = body["jobid"]
+            filtered["jobid"] = body["jobid"]
         if body.get("status") and operation in (*SUBMIT_OPERATIONS, "jobs", "cancel"):
-            entry["jobStatus"] = body["status"]
-        if body.get("buttons"):
-            entry["buttons"] = body["buttons"]
-        if "executingJobs" in body:
-            entry["executingJobs"] = body["executingJobs"]
+            filtered["jobStatus"] = body["status"]
+        buttons = tuple(body.get("buttons") or ())
+        executing = body.get("executingJobs", ...)
         if answered.status >= 400 and "error" in body:
-            entry["error"] = redactor.value(body["error"])
-    return entry
+            error = body["error"]
+    content_type = environ.get("CONTENT_TYPE")
+    return keep(
+        filtered, token=token, secrets=secrets,
+        auth="missing" if environ.get("HTTP_AUTHORIZATION") is None else "bearer" if token else "malformed",
+        at=runtime.clock.now(), wall=time.time(), duration=time.perf_counter() - answered.started,
+        query=query, content_type=(req.mimetype or None) if content_type else None, summary=summary,
+        faults=tuple(fault.describe() for fault in answered.faults) if answered.faults else (),
+        buttons=buttons, executing=executing, error=error)
 
 
 def _body_summary(req: Any) -> dict[str, Any]:

@@ -201,6 +201,9 @@ class VendorEdge:
                        app.config["MAX_FORM_PARTS"])
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        query = environ.get("QUERY_STRING")
+        if query and not query.isascii():  # raw bytes a server passed on: werkzeug's args would raise on them
+            environ["QUERY_STRING"] = "".join(c if c.isascii() else f"%{ord(c):02X}" for c in query)
         if not environ.get("PATH_INFO", "").startswith(PREFIX):
             return self.fallback(environ, start_response)
         try:

@@ -122,7 +122,12 @@ class ControlState(Protocol):
     """Journals, faults and settings shared by every thread (and, for a shared backend, every process)."""
 
     def append(self, kind: str, entry: Entry) -> int:
-        """Record a journal entry; returns its sequence number (``entry["seq"]``)."""
+        """Record a journal entry; returns its sequence number (``entry["seq"]``).
+
+        A request's entry comes as kept (:mod:`mock_server.request_entry`): a backend that keeps it
+        in the process may hold it so, and must give it out :func:`~mock_server.request_entry.rendered`;
+        one that writes it anywhere renders it first.
+        """
 
     def entries(self, kind: str, since: int = 0, accept: EntryFilter | None = None,
                 limit: int | None = None) -> list[Entry]:

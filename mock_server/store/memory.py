@@ -21,6 +21,10 @@ from mock_server.faults import Fault
 from mock_server.faults import FaultRule
 from mock_server.faults import choose_fault
 from mock_server.jobs import Job
+from mock_server.request_entry import FACTS
+from mock_server.request_entry import packed_entry
+from mock_server.request_entry import rendered
+from mock_server.request_entry import unpacked
 from mock_server.store.base import DEFAULT_JOURNAL_LIMIT
 from mock_server.store.base import DEFAULT_LEASE
 from mock_server.store.base import JOURNAL_KINDS
@@ -235,21 +239,23 @@ class MemoryControlState:
     """In-process :class:`~mock_server.store.base.ControlState`: bounded deques and a condition variable."""
 
     def __init__(self, journal_limit: int = DEFAULT_JOURNAL_LIMIT) -> None:
-        self._changed = threading.Condition()
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
         self._journals: dict[str, deque[Entry]] = {k: deque(maxlen=journal_limit) for k in JOURNAL_KINDS}
         self._seq = {k: 0 for k in JOURNAL_KINDS}
+        self._waiting = 0
         self._rules: list[FaultRule] = []
         self._rule_ids = 0
         self._settings: dict[str, Any] = {}
         self._settings_version = 0
 
     def append(self, kind: str, entry: Entry) -> int:
-        with self._changed:
-            self._seq[kind] += 1
-            entry["seq"] = self._seq[kind]
+        with self._lock:  # the lock itself: the condition's own context manager is a Python call
+            seq = entry["seq"] = self._seq[kind] = self._seq[kind] + 1
             self._journals[kind].append(_frozen(entry))
-            self._changed.notify_all()
-            return entry["seq"]
+            if self._waiting:
+                self._changed.notify_all()
+            return seq
 
     def entries(self, kind: str, since: int = 0, accept: EntryFilter | None = None,
                 limit: int | None = None) -> list[Entry]:
@@ -270,7 +276,11 @@ class MemoryControlState:
                 found[:] = self.entries(kind, since, accept, limit=1)
                 return bool(found)
 
-            self._changed.wait_for(arrived, timeout=max(0.0, timeout))
+            self._waiting += 1
+            try:
+                self._changed.wait_for(arrived, timeout=max(0.0, timeout))
+            finally:
+                self._waiting -= 1
             return found[0] if found else None
 
     def add_fault(self, rule: FaultRule) -> FaultRule:
@@ -321,41 +331,19 @@ class MemoryControlState:
             self.clear_faults(tenant)
 
 
-_DICT, _LIST = "d", "l"
-
-
 def _frozen(entry: Entry) -> Entry:
-    """A journal entry as kept: top-level scalars as they are (the filters read them), the rest as tuples.
+    """A journal entry as kept: a request's (:func:`~mock_server.request_entry.keep`) as it is, any other packed.
 
-    Every object or list inside becomes a tuple of atoms tagged with its kind. The collector stops
-    tracking a tuple of untracked items at its next pass, and a dict of those at the next full one;
-    a nested dict or list, even empty, keeps its entry tracked for good. Tens of thousands of tracked
-    entries made every full collection a pause of tens of milliseconds, and cost the default
-    configuration a sixth of its ``GET jobs`` throughput (``bench/RESULTS.md``).
+    Packed, an entry holds only atoms and tuples of atoms, which the collector stops tracking.
+    Tens of thousands of tracked entries made every full collection a pause of tens of
+    milliseconds, and cost the default configuration a sixth of its ``GET jobs`` throughput
+    (``bench/RESULTS.md``).
     """
-    return {key: _packed(value) if type(value) in _CONTAINERS else value for key, value in entry.items()}
-
-
-_CONTAINERS = (dict, list, tuple)
-
-
-def _packed(value: Any) -> Any:
-    kind = type(value)
-    if kind is dict:
-        return (_DICT, *(item for pair in value.items() for item in (pair[0], _packed(pair[1]))))
-    if kind is list or kind is tuple:
-        return (_LIST, *(_packed(item) for item in value))
-    return value
+    return entry if FACTS in entry else packed_entry(entry)
 
 
 def _thawed(entry: Entry) -> Entry:
     """A kept entry as given out: a fresh dict, with its objects and lists again."""
-    return {key: _unpacked(value) for key, value in entry.items()}
-
-
-def _unpacked(value: Any) -> Any:
-    if not isinstance(value, tuple):
-        return value
-    if value[0] == _DICT:
-        return {value[i]: _unpacked(value[i + 1]) for i in range(1, len(value), 2)}
-    return [_unpacked(item) for item in value[1:]]
+    if FACTS in entry:
+        return rendered(entry)
+    return {key: unpacked(value) for key, value in entry.items()}

@@ -21,6 +21,7 @@ import redis
 from mock_server.faults import Fault
 from mock_server.faults import FaultRule
 from mock_server.faults import choose_fault
+from mock_server.request_entry import rendered
 from mock_server.store.base import DEFAULT_JOURNAL_LIMIT
 from mock_server.store.base import JOURNAL_KINDS
 from mock_server.store.base import Entry
@@ -61,6 +62,7 @@ class RedisControlState:
 
     def append(self, kind: str, entry: Entry) -> int:
         key = self._journal(kind)
+        entry = rendered(entry)
         entry.pop("seq", None)
         seq = int(self._append(keys=[key, f"{key}:seq"], args=[dumps(entry), self.journal_limit]))
         entry["seq"] = seq

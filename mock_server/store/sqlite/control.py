@@ -28,6 +28,7 @@ from typing import Any
 from mock_server.faults import Fault
 from mock_server.faults import FaultRule
 from mock_server.faults import choose_fault
+from mock_server.request_entry import rendered
 from mock_server.store.base import DEFAULT_JOURNAL_LIMIT
 from mock_server.store.base import JOURNAL_KINDS
 from mock_server.store.base import Entry
@@ -88,6 +89,7 @@ class SqliteControlState:
         touches the far end of the table each time, and made an append at the limit markedly dearer.
         """
         table = _table(kind)
+        entry = rendered(entry)
         entry.pop("seq", None)
         data = dumps(entry)
         tenant = entry.get("tenant")
