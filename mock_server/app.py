@@ -11,10 +11,11 @@ from mock_server.http.dashboard import dashboard
 from mock_server.http.docs import docs
 from mock_server.http.docs import swagger_ui
 from mock_server.http.drop import DropConnections
-from mock_server.http.errors import register_error_handlers
-from mock_server.http.journaling import register_journaling
+from mock_server.http.flask_hooks import register_error_handlers
+from mock_server.http.flask_hooks import register_journaling
 from mock_server.http.media import media
 from mock_server.http.vendor import VendorEdge
+from mock_server.http.vendor import body_limits
 from mock_server.runtime import MockRuntime
 from mock_server.scenarios import Scenario
 from mock_server.store.base import Store
@@ -32,8 +33,20 @@ def create_app(config: MockConfig | None = None, *, scenario: Scenario | None = 
     runtime = MockRuntime(config, store=store, clock=clock)
     if scenario is not None:
         scenario.queue_faults(runtime.control)
+    app = flask_app(runtime, scenario)
+    app.wsgi_app = DropConnections(  # type: ignore[method-assign]
+        VendorEdge(lambda: mock_of(app), config.max_upload_bytes, app.wsgi_app))
+    return app
+
+
+def flask_app(runtime: MockRuntime, scenario: Scenario | None = None) -> Flask:
+    """The Flask app of ``runtime``: control plane, docs, dashboard, attachments, and the envelope for unknown paths.
+
+    Not the vendor routes: :class:`~mock_server.http.vendor.VendorEdge` answers them in front of it.
+    """
     app = Flask("mock_server")
-    app.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes
+    app.config["MAX_CONTENT_LENGTH"], app.config["MAX_FORM_MEMORY_SIZE"], app.config["MAX_FORM_PARTS"] = (
+        body_limits(runtime.config.max_upload_bytes))
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.url_map.strict_slashes = False
@@ -47,7 +60,6 @@ def create_app(config: MockConfig | None = None, *, scenario: Scenario | None = 
     app.before_request(lambda: mock_of(app).refresh_settings())
     register_journaling(app)
     register_error_handlers(app)
-    app.wsgi_app = DropConnections(VendorEdge(app, app.wsgi_app))  # type: ignore[method-assign]
     return app
 
 

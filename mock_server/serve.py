@@ -472,13 +472,10 @@ def run(config: MockConfig, scenario: Scenario | None = None) -> None:
         )
 
     def load() -> tuple[WsgiApp, Callable[[], None]]:
-        from mock_server.app import create_app
-        from mock_server.app import mock_of
+        from mock_server.served_app import served_app
 
-        app = create_app(config)
-        app.extensions["pixverse_mock_scenario"] = scenario  # shown on the dashboard
-        if scenario is not None and not config.shared_store:
-            scenario.queue_faults(mock_of(app).control)
-        return app, mock_of(app).close
+        app, runtime, late = served_app(config, scenario)
+        late.warm()
+        return app, runtime.close
 
-    serve_wsgi(config, load, preload="mock_server.app")
+    serve_wsgi(config, load, preload="mock_server.served_app")

@@ -1,14 +1,11 @@
-"""One place that renders every error, Flask's own included, in the vendor envelope."""
+"""Every error in the vendor envelope: the mock's own and werkzeug's (no route, wrong method, too large).
+
+No Flask here: the vendor routes (``http/vendor.py``) answer without it; the Flask app's handlers
+are in ``http/flask_hooks.py``.
+"""
 
 from __future__ import annotations
 
-import logging
-
-from flask import Flask
-from flask import Response
-from flask import jsonify
-from flask import request
-from werkzeug import exceptions as werkzeug_exceptions
 from werkzeug.exceptions import HTTPException
 
 from mock_server import messages
@@ -20,19 +17,10 @@ from mock_server.errors import NotFound
 from mock_server.errors import PayloadTooLarge
 from mock_server.http.drop import DROP_HEADER
 
-log = logging.getLogger("pixverse_mock")
-
 
 def envelope_headers(error: ApiError) -> list[tuple[str, str]]:
     """Headers an error's answer carries besides its body (the drop mark, for the layer outside)."""
     return [(DROP_HEADER, "1")] if isinstance(error, ConnectionDropped) else []
-
-
-def render(error: ApiError) -> tuple[Response, int]:
-    response = jsonify(error.body())
-    for name, value in envelope_headers(error):
-        response.headers[name] = value
-    return response, error.status
 
 
 def api_error_of_http(exc: HTTPException, method: str, path: str, max_content_length: int | None) -> ApiError:
@@ -48,28 +36,3 @@ def api_error_of_http(exc: HTTPException, method: str, path: str, max_content_le
     error = ApiError(exc.description or exc.name)
     error.status = exc.code or 500
     return error
-
-
-def register_error_handlers(app: Flask) -> None:
-    """ApiError and every werkzeug HTTPException answer ``{"error": ..., "code": ...}``.
-
-    Anything else is a bug: it is logged, kept in ``runtime.errors`` for the test that caused it,
-    and answered in the envelope too (never a traceback).
-    """
-
-    @app.errorhandler(ApiError)
-    def api_error(error: ApiError) -> tuple[Response, int]:
-        return render(error)
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[Response, int]:
-        response, status = render(api_error_of_http(exc, request.method, request.path, request.max_content_length))
-        if isinstance(exc, werkzeug_exceptions.MethodNotAllowed) and exc.valid_methods:
-            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
-        return response, status
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception) -> tuple[Response, int]:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        app.extensions["pixverse_mock"].errors.append(exc)
-        return render(ApiError(messages.INTERNAL.format(detail=type(exc).__name__)))

@@ -12,12 +12,6 @@ import time
 from typing import Any
 from typing import NamedTuple
 
-from flask import Flask
-from flask import Response
-from flask import current_app
-from flask import g
-from flask import request
-
 from mock_server.accounts import digest
 from mock_server.errors import ApiError
 from mock_server.errors import StoreUnavailable
@@ -26,18 +20,12 @@ from mock_server.http.inputs import MALFORMED
 from mock_server.http.inputs import form_parts
 from mock_server.http.inputs import json_value
 from mock_server.redaction import Redactor
-from mock_server.redaction import bearer_of
 from mock_server.redaction import may_name_secret
 from mock_server.redaction import secrets_in
 from mock_server.request_entry import keep
 from mock_server.request_entry import rendered
 
 MAX_FIELD_CHARS = 4096
-NOT_JOURNALED = ("/__mock", "/docs", "/openapi.yaml")
-"""The control plane and the served contracts: not vendor requests."""
-
-OPERATIONS = {"media.attachment": "attachment"}
-"""Operations of the Flask routes that are journaled (the vendor routes name their own)."""
 
 
 class Journaled(NamedTuple):
@@ -51,29 +39,6 @@ class Journaled(NamedTuple):
     faults: list[Any]
     caller: tuple[str | None, str | None]
     """``(token, tenant digest)``."""
-
-
-def register_journaling(app: Flask) -> None:
-    """Journal the requests the Flask app answers (everything except :data:`NOT_JOURNALED`).
-
-    The vendor routes are answered (and journaled) before Flask, by ``mock_server.http.vendor``.
-    """
-
-    @app.before_request
-    def start_clock() -> None:
-        g.started = time.perf_counter()
-
-    @app.after_request
-    def record_flask(response: Response) -> Response:
-        req = request._get_current_object()  # type: ignore[attr-defined]
-        if req.path.startswith(NOT_JOURNALED):
-            return response
-        body = response.get_json(silent=True) if response.is_json else None
-        operation = OPERATIONS.get(req.endpoint or "", "unknown")
-        record(current_app.extensions["pixverse_mock"], req, Journaled(
-            operation, response.status_code, body, g.get("started", time.perf_counter()), [],
-            caller(bearer_of(req.headers.get("Authorization")))))
-        return response
 
 
 def caller(token: str | None, tenant: str | None = None) -> tuple[str | None, str | None]:

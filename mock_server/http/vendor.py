@@ -185,20 +185,24 @@ def take_faults(runtime: Any, call: VendorCall) -> None:
             runtime.service.raise_fault(fault, call.tenant)
 
 
+def body_limits(max_upload_bytes: int) -> tuple[int, int, int]:
+    """``(max_content_length, max_form_memory_size, max_form_parts)``: the Flask app is given the same."""
+    return max_upload_bytes, Request.max_form_memory_size or 0, Request.max_form_parts or 0
+
+
 class VendorEdge:
-    """WSGI: answers the vendor routes of the Flask ``app``, hands every other request to ``fallback``.
+    """WSGI: answers the vendor routes with the runtime ``runtime_of()`` gives; the rest goes to ``fallback``.
 
     Per request: the settings other processes published, ``Authorization: Bearer <token>`` (the
     token picks the tenant), then an injected fault (header, queue; never before auth), then the
     route's service call; every answer is journaled.
     """
 
-    def __init__(self, app: Any, fallback: WsgiApp) -> None:
-        self.app = app
+    def __init__(self, runtime_of: Callable[[], Any], max_upload_bytes: int, fallback: WsgiApp) -> None:
+        self.runtime_of = runtime_of
         self.fallback = fallback
         self.router = Router(ROUTES)
-        self.limits = (app.config["MAX_CONTENT_LENGTH"], app.config["MAX_FORM_MEMORY_SIZE"],
-                       app.config["MAX_FORM_PARTS"])
+        self.limits = body_limits(max_upload_bytes)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         query = environ.get("QUERY_STRING")
@@ -219,7 +223,7 @@ class VendorEdge:
                 routing: MethodNotAllowed | None = None) -> Iterable[bytes]:
         request = Request(environ)
         request.max_content_length, request.max_form_memory_size, request.max_form_parts = self.limits
-        runtime = self.app.extensions["pixverse_mock"]
+        runtime = self.runtime_of()
         call = VendorCall(request, runtime, route.operation if route else "unknown")
         body: dict[str, Any] | None
         extra: list[tuple[str, str]] = []

@@ -1,0 +1,73 @@
+"""The app ``pixverse-mock serve`` runs (``mock_server/served_app.py``): vendor routes first, Flask later.
+
+The vendor routes answer without Flask ever being imported; the Flask part (control plane, docs,
+dashboard, attachments) is built once, by the background warm-up or by the first request for it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from mock_server.served_app import LateApp
+
+PROBE = """
+import io, json, sys
+from mock_server.config import MockConfig
+from mock_server.served_app import served_app
+
+app, runtime, late = served_app(MockConfig(clock="manual"))
+
+def call(path, query=""):
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr,
+               "HTTP_AUTHORIZATION": "Bearer probe-token"}
+    statuses = []
+    body = b"".join(app(environ, lambda status, headers: statuses.append(status)))
+    return statuses[0], json.loads(body)
+
+jobs = call("/v1/pixverse/jobs/", "jobid=nope")
+flask_after_vendor = "flask" in sys.modules
+health = call("/__mock/health")
+journal = [e["operation"] for e in runtime.journal("requests")]
+print(json.dumps({"jobs": jobs, "flask_after_vendor": flask_after_vendor, "health": health[0],
+                  "flask_after_health": "flask" in sys.modules, "journal": journal}))
+runtime.close()
+"""
+
+
+def test_vendor_routes_answer_without_flask_and_the_rest_builds_on_first_use():
+    """In a fresh interpreter: a vendor answer imports no Flask; /__mock/health then builds the Flask part."""
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True)
+    seen = json.loads(out.stdout)
+    assert seen["jobs"] == ["404 NOT FOUND", {"error": "Unable to locate job nope", "code": 404}]
+    assert seen["flask_after_vendor"] is False
+    assert seen["health"].startswith("200") and seen["flask_after_health"] is True
+    assert seen["journal"] == ["jobs"]
+
+
+def test_a_late_app_is_built_once_however_many_ask_at_once():
+    builds: list[int] = []
+    started, release = threading.Event(), threading.Event()
+
+    def build() -> Any:
+        builds.append(1)
+        started.set()
+        release.wait(5)
+        return lambda environ, start_response: [b"built"]
+
+    late = LateApp(build)
+    late.warm()
+    answers: list[list[bytes]] = []
+    callers = [threading.Thread(target=lambda: answers.append(late({}, None))) for _ in range(4)]
+    for caller in callers:
+        caller.start()
+    assert started.wait(5)  # the warm-up or a caller is building; the others wait for it
+    release.set()
+    for caller in callers:
+        caller.join(5)
+    assert builds == [1]
+    assert answers == [[b"built"]] * 4
