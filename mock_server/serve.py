@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 from urllib.parse import quote
 
-from mock_server.holding import deferring
+from mock_server.holding import Deferring
 
 if TYPE_CHECKING:
     from mock_server.config import MockConfig
@@ -262,8 +262,8 @@ class WsgiBridge:
             import asyncio
 
             try:
-                body = await asyncio.wait_for(self.read_sized(proto) if declared else self.read_body(proto),
-                                              BODY_READ_TIMEOUT)
+                async with asyncio.timeout(BODY_READ_TIMEOUT):  # not wait_for: no task per request
+                    body = await (self.read_sized(proto) if declared else self.read_body(proto))
             except TimeoutError:
                 status, headers, payload = envelope(
                     408, f"Request body not received within {BODY_READ_TIMEOUT:g} s")
@@ -283,7 +283,7 @@ class WsgiBridge:
             environ["CONTENT_LENGTH"] = str(len(body))
         if not scope.path.startswith(self.inline_prefixes):
             return await self.loop.run_in_executor(self.pool, self.call_app, environ)
-        with deferring() as held:
+        with Deferring() as held:
             answer = self.call_app(environ)
         if held:
             import asyncio
