@@ -8,7 +8,6 @@ a third of the time from start to the first answer (``bench/RESULTS.md``).
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -61,9 +60,7 @@ def served_app(config: MockConfig, scenario: Scenario | None = None) -> tuple[Ws
     def build() -> WsgiApp:
         from mock_server.app import flask_app
 
-        app = flask_app(runtime, scenario).wsgi_app
-        gc.freeze()  # the app is never garbage: out of every collection, like what was built to start
-        return app
+        return flask_app(runtime, scenario).wsgi_app
 
     late = LateApp(build)
     return DropConnections(VendorEdge(lambda: runtime, config.max_upload_bytes, late)), runtime, late

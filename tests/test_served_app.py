@@ -6,12 +6,20 @@ dashboard, attachments) is built once, by the background warm-up or by the first
 
 from __future__ import annotations
 
+import gc
+import io
 import json
 import subprocess
 import sys
 import threading
 from typing import Any
 
+from conftest import AUTH
+
+from mock_server import MockConfig
+from mock_server import create_app
+from mock_server import mock_of
+from mock_server.serve import freeze_survivors
 from mock_server.served_app import LateApp
 
 PROBE = """
@@ -71,3 +79,37 @@ def test_a_late_app_is_built_once_however_many_ask_at_once():
         caller.join(5)
     assert builds == [1]
     assert answers == [[b"built"]] * 4
+
+
+def test_survivors_of_a_full_collection_are_frozen_and_still_freed_when_dropped(face_png):
+    """The collector policy of `serve`: jobs leave the full collections, and a reset still frees them."""
+    app = create_app(MockConfig(clock="manual"))
+    runtime, client = mock_of(app), app.test_client()
+    stop = freeze_survivors()
+
+    def submits(count: int) -> None:
+        for _ in range(count):
+            submitted = client.post("/v1/pixverse/meme_face", headers=AUTH, content_type="multipart/form-data",
+                                    data={"prompt": "a cat", "face": (io.BytesIO(face_png), "face.png")})
+            assert submitted.status_code == 200
+            runtime.advance(3600)
+
+    try:
+        submits(5)  # what the first requests set up for good (mimetypes, codecs) is not counted below
+        gc.collect()
+        kept_before = gc.get_freeze_count()
+        submits(200)
+        gc.collect()
+        frozen = gc.get_freeze_count() - kept_before
+        assert len(gc.get_objects(generation=2)) < 1_000  # the survivors were moved out, not left to scan
+        assert frozen > 200 * 5, frozen  # the jobs among them (about 8 tracked objects each)
+        runtime.reset()
+        for thread in threading.enumerate():
+            if thread.name == "pixverse-release":
+                thread.join(10)
+        still_frozen = gc.get_freeze_count() - kept_before
+        assert still_frozen < frozen / 4, (frozen, still_frozen)  # refcounting freed the jobs, frozen or not
+    finally:
+        stop()
+        gc.unfreeze()
+        runtime.close()
