@@ -3,7 +3,7 @@
 The vendor routes need no Flask (``http/vendor.py``). Flask and the app it serves (control plane,
 docs, dashboard, attachments) are imported and built on a background thread once the process is
 up, or by the first request that needs them if that comes first: importing and building them was
-a third of the time from start to the first answer (``bench/RESULTS.md``).
+about a fifth of the time from start to the first answer (``bench/RESULTS.md``).
 """
 
 from __future__ import annotations
