@@ -17,7 +17,8 @@ from mock_server.resources import fixtures_dir
 
 PROTOCOL_VERSION = 1
 OUTCOMES = ("completed", "job_failed", "error", "skipped")
-"""What a client may report for a job."""
+"""What a client may report became of one job: its videos downloaded; it ended moderated/failed/cancelled;
+the API answered an error the client gave up on; not attempted (a button whose parent did not complete)."""
 FACE = fixtures_dir() / "faces" / "face.png"
 """The face every meme_face of a task submits."""
 SUBMIT_ENDPOINTS = ("meme_face", "button")

@@ -41,8 +41,6 @@ ACCESS_LINE = re.compile(r'^\[[^\]]+\] "(?P<method>[A-Z]+) (?P<uri>\S+)" (?P<sta
                          r'(?P<ms>\d+)ms$')
 
 
-
-
 class Server:
     """One ``python -m mock_server.cli serve`` process (the server's main process) on a free loopback port."""
 

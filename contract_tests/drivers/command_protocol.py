@@ -18,9 +18,6 @@ from jsonschema import Draft202012Validator
 from contract_tests.example import OUTCOMES
 from contract_tests.example import PROTOCOL_VERSION
 
-"""What became of one job: its videos downloaded; it ended moderated/failed/cancelled; the API answered an
-error the client gave up on; not attempted (a button whose parent did not complete)."""
-
 TASK_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["protocol", "base_url", "token", "time_scale", "download_dir", "callbacks", "jobs"],

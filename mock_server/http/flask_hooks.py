@@ -7,7 +7,6 @@ unknown paths); ``http/vendor.py`` answers the vendor routes before it, with the
 
 from __future__ import annotations
 
-import logging
 import time
 
 from flask import Flask
@@ -16,19 +15,13 @@ from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import request
-from werkzeug import exceptions as werkzeug_exceptions
-from werkzeug.exceptions import HTTPException
 
-from mock_server import messages
-from mock_server.errors import ApiError
-from mock_server.http.errors import api_error_of_http
-from mock_server.http.errors import envelope_headers
+from mock_server.http.errors import error_answer
 from mock_server.http.journaling import Journaled
 from mock_server.http.journaling import caller
 from mock_server.http.journaling import record
 from mock_server.redaction import bearer_of
 
-log = logging.getLogger("pixverse_mock")
 NOT_JOURNALED = ("/__mock", "/docs", "/openapi.yaml")
 """The control plane and the served contracts: not vendor requests."""
 
@@ -36,36 +29,18 @@ OPERATIONS = {"media.attachment": "attachment"}
 """Operations of the Flask routes that are journaled (the vendor routes name their own)."""
 
 
-def render(error: ApiError) -> tuple[Response, int]:
-    response = jsonify(error.body())
-    for name, value in envelope_headers(error):
-        response.headers[name] = value
-    return response, error.status
-
-
 def register_error_handlers(app: Flask) -> None:
-    """ApiError and every werkzeug HTTPException answer ``{"error": ..., "code": ...}``.
+    """Every error the Flask app raises, the mock's, werkzeug's or a bug, answers in the envelope.
 
-    Anything else is a bug: it is logged, kept in ``runtime.errors`` for the test that caused it,
-    and answered in the envelope too (never a traceback).
+    As on the vendor routes: :func:`mock_server.http.errors.error_answer`.
     """
 
-    @app.errorhandler(ApiError)
-    def api_error(error: ApiError) -> tuple[Response, int]:
-        return render(error)
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[Response, int]:
-        response, status = render(api_error_of_http(exc, request.method, request.path, request.max_content_length))
-        if isinstance(exc, werkzeug_exceptions.MethodNotAllowed) and exc.valid_methods:
-            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
-        return response, status
-
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception) -> tuple[Response, int]:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        app.extensions["pixverse_mock"].errors.append(exc)
-        return render(ApiError(messages.INTERNAL.format(detail=type(exc).__name__)))
+    def answer_error(exc: Exception) -> tuple[Response, int]:
+        error, headers = error_answer(exc, request, app.extensions["pixverse_mock"].errors)
+        response = jsonify(error.body())
+        response.headers.extend(headers)
+        return response, error.status
 
 
 def register_journaling(app: Flask) -> None:

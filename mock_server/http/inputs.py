@@ -38,6 +38,8 @@ MAX_PART_HEADERS = 64
 MAX_PART_HEADER_BYTES = 16384
 """Per part of a multipart body: headers, and bytes in one header line (werkzeug had no such limits)."""
 _PARSED_FORM = "pixverse_mock.form"
+_PARSED_JSON = "pixverse_mock.json"
+_UNPARSED = object()
 _BOUNDARY = re.compile(r"boundary=\"?([^\";]+)\"?", re.IGNORECASE)
 
 
@@ -54,7 +56,17 @@ def read_body(request: Request) -> bytes:
 
 
 def json_value(request: Request) -> Any:
-    """The JSON body, :data:`MALFORMED` if it is not JSON; a 400 if nested deeper than :data:`MAX_JSON_DEPTH`."""
+    """The JSON body, :data:`MALFORMED` if it is not JSON; a 400 if nested deeper than :data:`MAX_JSON_DEPTH`.
+
+    Parsed once per request (the journal reads the same body again).
+    """
+    parsed = request.environ.get(_PARSED_JSON, _UNPARSED)
+    if parsed is _UNPARSED:
+        parsed = request.environ[_PARSED_JSON] = _json_value(request)
+    return parsed
+
+
+def _json_value(request: Request) -> Any:
     data = read_body(request)
     try:
         value = json.loads(data)

@@ -55,8 +55,11 @@ def record(runtime: Any, req: Any, answered: Journaled) -> None:
         seq = runtime.control.append("requests", entry)
     except StoreUnavailable:  # the shared store is down: the answer (its 503) goes out unjournaled
         return
-    for listener in list(runtime.request_listeners):
-        listener({**rendered(entry), "seq": seq})
+    listeners = list(runtime.request_listeners)
+    if listeners:
+        shown = {**rendered(entry), "seq": seq}  # rendered once, each listener gets its own copy
+        for listener in listeners:
+            listener(dict(shown))
 
 
 def _entry(runtime: Any, req: Any, answered: Journaled) -> dict[str, Any]:

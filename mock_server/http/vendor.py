@@ -11,7 +11,6 @@ for every error, 405 with ``Allow``, ``OPTIONS``, ``HEAD``, the app's body limit
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from collections.abc import Callable
@@ -20,21 +19,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 
 from mock_server import messages
-from mock_server.errors import ApiError
 from mock_server.errors import BadRequest
 from mock_server.faults import SUBMIT_OPERATIONS
 from mock_server.faults import Fault
 from mock_server.faults import FaultError
 from mock_server.faults import parse_fault
-from mock_server.http.errors import api_error_of_http
-from mock_server.http.errors import envelope_headers
+from mock_server.http.errors import error_answer
 from mock_server.http.inputs import request_input
 from mock_server.http.journaling import Journaled
 from mock_server.http.journaling import caller
@@ -44,7 +40,6 @@ from mock_server.redaction import bearer_of
 PREFIX = "/v1/pixverse"
 FAULT_HEADER = "X-Mock-Fault"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-log = logging.getLogger("pixverse_mock")
 _HOST_URLS: dict[tuple[str, str], str] = {}
 """``request.host_url`` by scheme and host: werkzeug rebuilds it (IRI decoding included) per request."""
 
@@ -240,7 +235,8 @@ class VendorEdge:
                 body = route.answer(runtime.service, call, arguments)  # type: ignore[union-attr]
                 status = 204 if body is None else 200
         except Exception as exc:  # noqa: BLE001 (every error is answered in the envelope)
-            status, body, extra = self.error(runtime, request, exc)
+            error, extra = error_answer(exc, request, runtime.errors)
+            status, body = error.status, error.body()
         if body is None:
             payload, headers = b"", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "0")]
         else:
@@ -249,17 +245,3 @@ class VendorEdge:
         record(runtime, request, Journaled(call.operation, status, body, call.started, call.faults, call.caller))
         start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}", headers + extra)
         return [] if request.method == "HEAD" else [payload]
-
-    @staticmethod
-    def error(runtime: Any, request: Request, exc: Exception) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
-        """The envelope of ``exc`` (and its headers); anything but an API or HTTP error is a bug, kept and logged."""
-        headers: list[tuple[str, str]] = []
-        if isinstance(exc, HTTPException):
-            if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
-                headers.append(("Allow", ", ".join(sorted(exc.valid_methods))))
-            exc = api_error_of_http(exc, request.method, request.path, request.max_content_length)
-        elif not isinstance(exc, ApiError):
-            log.exception("unhandled error on %s %s", request.method, request.path)
-            runtime.errors.append(exc)
-            exc = ApiError(messages.INTERNAL.format(detail=type(exc).__name__))
-        return exc.status, exc.body(), headers + envelope_headers(exc)
