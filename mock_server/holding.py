@@ -29,7 +29,7 @@ class Deferring:
     """Within the block, :func:`hold` adds its seconds to the list the block gets instead of sleeping.
 
     A class rather than ``contextlib.contextmanager``: it runs on every request of the event loop,
-    and the generator-based one cost a few microseconds each time.
+    where the generator-based one took 3.3% of the samples of a ``meme_face`` load (py-spy).
     """
 
     __slots__ = ("held", "_token")
