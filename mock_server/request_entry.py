@@ -28,6 +28,8 @@ FACTS = "~facts"
 """The key of the facts tuple in a kept entry (never in a rendered one)."""
 _DICT, _LIST = "d", "l"
 _CONTAINERS = (dict, list, tuple)
+_SHARED: dict[Any, Any] = {}
+_SHARED_LIMIT = 4096
 
 
 def keep(filtered: dict[str, Any], *, token: str | None, secrets: Iterable[str], auth: str, at: float,
@@ -39,9 +41,24 @@ def keep(filtered: dict[str, Any], *, token: str | None, secrets: Iterable[str],
     wherever they appear once rendered; ``query`` is the WSGI ``QUERY_STRING``; ``duration`` is in
     seconds; ``executing`` and ``error`` are ``...`` when the answer had no ``executingJobs`` or ``error``.
     """
-    filtered[FACTS] = (token, tuple(secrets), auth, at, wall, duration, query, content_type,
-                       packed(summary) if summary else None, faults, buttons, executing, packed(error))
+    filtered["tenant"], filtered["path"] = shared(filtered["tenant"]), shared(filtered["path"])
+    filtered[FACTS] = (shared(token), tuple(secrets), auth, at, wall, duration, shared(query), content_type,
+                       packed(summary) if summary else None, faults, shared(buttons), executing, packed(error))
     return filtered
+
+
+def shared(value: Any) -> Any:
+    """``value``, or an equal one an earlier entry already holds.
+
+    A client's requests repeat their token, tenant, path, query and buttons: each entry used to hold
+    its own copies, about 1 KB per ``GET jobs``, and the memory a full journal takes cost the default
+    configuration CPU on every request (``bench/RESULTS.md``). The values are kept here by the
+    thousand, then forgotten at once.
+    """
+    kept = _SHARED.setdefault(value, value)
+    if len(_SHARED) > _SHARED_LIMIT:
+        _SHARED.clear()
+    return kept
 
 
 def rendered(entry: dict[str, Any]) -> dict[str, Any]:

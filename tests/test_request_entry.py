@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import io
 import sys
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from mock_server import mock_of
 from mock_server.accounts import mask_secret
 from mock_server.request_entry import FACTS
 from mock_server.request_entry import query_parameters
+from mock_server.request_entry import shared
 
 DISCORD = "MTk4NjIy.entry-discord-token.Gx7_Zk"
 SECRET = "query-secret-value-77"
@@ -130,6 +132,33 @@ def tracked_growth(journal_limit: int, face_png: bytes) -> int:
 def test_kept_entries_leave_the_collector_nothing_to_track(face_png):
     kept = tracked_growth(50_000, face_png) - tracked_growth(0, face_png)
     assert kept < 70, f"700 kept entries left {kept} more objects tracked: an entry holds a dict or a list"
+
+
+def test_repeated_polls_keep_small_entries(app, mock, client):
+    """A poll's token, tenant, path, query and buttons are held once for all its entries, not per entry."""
+    query = {"jobid": "j1101100000001-u1000000000000000001-c1200000000000000001-bot:pixverse"}
+    client.get("/v1/pixverse/jobs/", query_string=query, headers=AUTH)
+    settle()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(1000):
+            assert client.get("/v1/pixverse/jobs/", query_string=query, headers=AUTH).status_code == 200
+        settle()
+        per_entry = (tracemalloc.get_traced_memory()[0] - before) / 1000
+    finally:
+        tracemalloc.stop()
+    assert per_entry < 700, f"{per_entry:.0f} bytes kept per poll (about 900 when each entry holds its own copies)"
+    assert len(mock.journal("requests")) == 1001
+
+
+def test_shared_values_are_bounded():
+    first = "".join(["shared-", "value"])
+    assert shared(first) is first and shared("".join(["shared-", "value"])) is first
+    for index in range(10_000):
+        shared(f"value-{index}")
+    again = "".join(["shared-", "value"])
+    assert shared(again) is again  # forgotten once the table filled up
 
 
 @pytest.mark.parametrize("query", ["x=\xff", "jobid=\xc3\xa9\xff&a=\x80"])

@@ -14,13 +14,18 @@ import sys
 import threading
 from typing import Any
 
+import pytest
 from conftest import AUTH
 
 from mock_server import MockConfig
 from mock_server import create_app
 from mock_server import mock_of
+from mock_server.http.vendor import json_payload
 from mock_server.serve import freeze_survivors
 from mock_server.served_app import LateApp
+from mock_server.served_app import served_app
+
+SEED_JOB = "j1101100000001-u1000000000000000001-c1200000000000000001-bot:pixverse"
 
 PROBE = """
 import io, json, sys
@@ -113,3 +118,35 @@ def test_survivors_of_a_full_collection_are_frozen_and_still_freed_when_dropped(
         stop()
         gc.unfreeze()
         runtime.close()
+
+
+def test_a_vendor_answer_leaves_no_garbage_for_the_collector():
+    """Each request is freed by reference counting (its request object and environ made a cycle once)."""
+    app, runtime, _late = served_app(MockConfig(clock="manual"))
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/v1/pixverse/jobs/", "QUERY_STRING": f"jobid={SEED_JOB}",
+               "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "wsgi.url_scheme": "http",
+               "wsgi.errors": sys.stderr, "HTTP_AUTHORIZATION": AUTH["Authorization"]}
+    statuses: list[str] = []
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(200):
+            b"".join(app({**environ, "wsgi.input": io.BytesIO()}, lambda status, headers: statuses.append(status)))
+        gc.collect()
+        garbage = len(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        runtime.close()
+    assert statuses == ["200 OK"] * 200
+    assert garbage == 0, f"{garbage} objects of 200 answers were left for the collector"
+
+
+@pytest.mark.parametrize("body", [
+    {"jobid": "j-1", "buttons": ["U1", "🔄"], "content": "<@1> «prompt» \u2028", "code": 200, "nested": [{"a": None}]},
+    {"error": "Unable to locate job \x00\x1f\"\\", "code": 404},
+    {"size": 10**30, "code": 200},  # over 64 bits: the standard encoder writes it
+    {1: "a non-string key"},  # the standard encoder writes it as "1"
+])
+def test_answers_are_the_standard_encoders_bytes(body):
+    assert json_payload(body) == (json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
