@@ -51,7 +51,7 @@ def shared(value: Any) -> Any:
     """``value``, or an equal one an earlier entry already holds.
 
     A client's requests repeat their token, tenant, path, query and buttons: each entry used to hold
-    its own copies, about 1 KB per ``GET jobs``, and the memory a full journal takes cost the default
+    its own copies, about 900 bytes per ``GET jobs``, and the memory a full journal takes cost the default
     configuration CPU on every request (``bench/RESULTS.md``). The values are kept here by the
     thousand, then forgotten at once.
     """
