@@ -53,9 +53,12 @@ def shared(value: Any) -> Any:
     A client's requests repeat their token, tenant, path, query and buttons: each entry used to hold
     its own copies, about 900 bytes per ``GET jobs``, and the memory a full journal takes cost the default
     configuration CPU on every request (``bench/RESULTS.md``). The values are kept here by the
-    thousand, then forgotten at once.
+    thousand, then forgotten at once. A value that cannot be a key (a list inside a tuple) is kept as it is.
     """
-    kept = _SHARED.setdefault(value, value)
+    try:
+        kept = _SHARED.setdefault(value, value)
+    except TypeError:
+        return value
     if len(_SHARED) > _SHARED_LIMIT:
         _SHARED.clear()
     return kept

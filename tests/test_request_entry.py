@@ -159,6 +159,8 @@ def test_shared_values_are_bounded():
         shared(f"value-{index}")
     again = "".join(["shared-", "value"])
     assert shared(again) is again  # forgotten once the table filled up
+    unhashable = ("U1", ["not", "a", "key"])
+    assert shared(unhashable) is unhashable
 
 
 @pytest.mark.parametrize("query", ["x=\xff", "jobid=\xc3\xa9\xff&a=\x80"])
