@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -959,3 +960,21 @@ def test_evict_never_forgets_a_seed_job(store: Store) -> None:
     store.insert_job(make_job(jobid="made"))
     assert store.evict(T0 + 400 * DAY, max_age=31 * DAY, keep=1) == 1
     assert jobids(store, "tenant-a", ["fixture", "made"]) == ["fixture"]
+
+
+def test_a_release_pauses_per_slice_of_items_not_per_nested_container(monkeypatch):
+    """Freeing 1,000 jobs with two nested dicts each pauses once per SLICE items, nested ones included."""
+    from mock_server.store import release
+
+    class Held:
+        def __init__(self) -> None:
+            self.record = {"a": 1, "b": 2}
+            self.extra = {"c": 3}
+
+    pauses: list[float] = []
+    monkeypatch.setattr(release, "time", SimpleNamespace(sleep=pauses.append))
+    state = {index: Held() for index in range(1000)}
+    release._release((state,), deep=True)
+    items = 1000 * (1 + 2 + 1)  # each job, its record's two keys, its extra's one
+    assert not state
+    assert pauses == [release.PAUSE] * -(-items // release.SLICE)

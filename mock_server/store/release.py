@@ -3,10 +3,10 @@
 Dropping 10,000 jobs at once costs ~15 ms of one C call (under the GIL); a reset should not. The
 caller swaps the containers out (O(1)) and hands them here.
 
-Between slices the thread sleeps :data:`PAUSE`, so a request waiting for the GIL takes it then. With
-``sleep(0)`` the thread took the GIL straight back, and a request waited out the interpreter's 5 ms
-switch interval: resets that followed a reset of a loaded mock took 6-12 ms instead of 1-1.5 ms
-(``bench/RESULTS.md``).
+Every :data:`SLICE` items, nested ones counted too, the thread sleeps :data:`PAUSE`, so a request
+waiting for the GIL takes it then. With ``sleep(0)`` the thread took the GIL straight back, and a
+request waited out the interpreter's 5 ms switch interval: resets that followed a reset of a loaded
+mock took 6-12 ms instead of 1-2 ms (``bench/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -33,18 +33,35 @@ def release_later(*containers: Any, deep: bool = False) -> None:
 
 
 def _release(containers: tuple[Any, ...], deep: bool) -> None:
-    time.sleep(0)  # let the caller run on first
+    freeing = _Slices()
     for container in containers:
-        _empty(container, deep)
+        _empty(container, deep, freeing)
 
 
-def _empty(container: Any, deep: bool) -> None:
+class _Slices:
+    """Counts the items freed across every container, nested ones included; sleeps :data:`PAUSE` every :data:`SLICE`.
+
+    It sleeps before the first item too, so the caller runs on first.
+    """
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = 0
+
+    def next_item(self) -> None:
+        if self.left == 0:
+            time.sleep(PAUSE)
+            self.left = SLICE
+        self.left -= 1
+
+
+def _empty(container: Any, deep: bool, freeing: _Slices) -> None:
     while container:
-        time.sleep(PAUSE)
-        for _ in range(min(SLICE, len(container))):
-            value = container.popitem()[1] if isinstance(container, MutableMapping) else container.pop()
-            if not deep:
-                continue
-            for inner in (value, *getattr(value, "__dict__", {}).values()):
-                if isinstance(inner, MutableMapping | MutableSequence):
-                    _empty(inner, deep)
+        freeing.next_item()
+        value = container.popitem()[1] if isinstance(container, MutableMapping) else container.pop()
+        if not deep:
+            continue
+        for inner in (value, *getattr(value, "__dict__", {}).values()):
+            if isinstance(inner, MutableMapping | MutableSequence):
+                _empty(inner, deep, freeing)
