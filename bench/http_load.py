@@ -41,9 +41,8 @@ WORKLOADS = ("get", "meme_face", "button", "mix")
 # name -> (kind, options). kind "mock": `pixverse-mock serve` + options; "candidate": `python -m bench.candidates`
 # with these options (the mock or the bare-Flask baseline under a named server); "prism"/"wiremock": peers.
 # The fastest documented configuration of the mock: see FASTEST_NOTE and bench/RESULTS.md.
-FASTEST_ARGS: list[str] = ["--config", "{fastest_config}"]
-FASTEST_CONFIG = "journal_limit: 0\n"
-FASTEST_NOTE = "`serve --config` with `journal_limit: 0` (no request journal), 1 process x 4 threads"
+FASTEST_ARGS: list[str] = ["--journal-limit", "0"]
+FASTEST_NOTE = "`serve --journal-limit 0` (no request journal), 1 process x 4 threads"
 BASELINE = ["--app", "flask", "--bodies", "{bodies_path}"]
 ROWS: dict[str, dict[str, Any]] = {
     "mock": {"kind": "mock", "args": [], "baseline": "flask",
@@ -463,8 +462,6 @@ def run(opts: SimpleNamespace, run_dir: Path) -> dict[str, Any]:
     bodies_path = run_dir / "bodies.json"
     bodies = B.write(bodies_path)
     ctx["bodies_path"] = str(bodies_path)
-    ctx["fastest_config"] = str(run_dir / "fastest.yaml")
-    (run_dir / "fastest.yaml").write_text(FASTEST_CONFIG, encoding="utf-8")
     ctx["scripts"] = write_scripts(run_dir, (bodies["token"], B.SEED_PARENT))
     ctx["wiremock_root"] = write_wiremock_root(run_dir, bodies)
     doc: dict[str, Any] = {"skipped": {}, "missing": missing, "rows": {}, "workloads": {},

@@ -15,7 +15,7 @@ from mock_server.config import ConfigError
 from mock_server.config import MockConfig
 
 # The options that map one-to-one onto MockConfig fields (``--config`` is the file itself).
-_OVERRIDABLE = ("host", "port", "store", "clock", "seed", "workers", "control_token", "time_scale")
+_OVERRIDABLE = ("host", "port", "store", "clock", "seed", "workers", "control_token", "time_scale", "journal_limit")
 _FROM_USER = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
 
 
@@ -70,6 +70,8 @@ def _option(*decls: str, **kwargs: object):
          help="Required by /__mock/ in the X-Mock-Control-Token header; generated when --host is not loopback.")
 @_option("--time-scale", type=click.FloatRange(min=0, min_open=True),
          help="Mock time runs this many times faster than wall time (fast/realistic clocks).  [default: 1]")
+@_option("--journal-limit", type=click.IntRange(min=0),
+         help="Entries kept per journal; 0 turns the journals off (the fastest for load tests).  [default: 50000]")
 @click.pass_context
 def serve(ctx: click.Context, config_file: str | None, scenario: str | None, **options: object) -> None:
     """Start the mock server (granian; see bench/RESULTS.md for why).

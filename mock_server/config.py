@@ -10,8 +10,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mock_server.clock import PROFILES
 from mock_server.resources import fixtures_dir
 
@@ -124,6 +122,8 @@ class MockConfig:
     @classmethod
     def from_file(cls, path: str | Path) -> MockConfig:
         """Read a YAML config file."""
+        import yaml
+
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:

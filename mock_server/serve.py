@@ -461,6 +461,8 @@ def serve_wsgi(config: MockConfig, load: Callable[[], tuple[WsgiApp, Callable[[]
         f"{name} listening on http://{bind_address(config.host, port)} (store={config.store_shown}, "
         f"clock={config.clock}, workers={shape.processes}x{shape.threads} threads)", file=sys.stderr, flush=True))
     server.on_shutdown(lambda: print(f"{name} stopped", file=sys.stderr, flush=True))
+    gc.freeze()  # what start-up imported lives until exit (mock_server.launch ran it without the collector)
+    gc.enable()
     try:
         server.serve(target_loader=loader)
     finally:

@@ -15,7 +15,8 @@ from mock_server import serve as serve_module
 from mock_server.cli import main
 from mock_server.config import MockConfig
 
-ENV_NAMES = ("HOST", "PORT", "CONFIG", "STORE", "CLOCK", "SEED", "WORKERS", "SCENARIO", "TIME_SCALE")
+ENV_NAMES = ("HOST", "PORT", "CONFIG", "STORE", "CLOCK", "SEED", "WORKERS", "SCENARIO", "TIME_SCALE",
+             "JOURNAL_LIMIT")
 
 
 @pytest.fixture(autouse=True)
@@ -85,22 +86,22 @@ def test_defaults(started):
 
 def test_flags(started):
     result = invoke("serve", "--host", "0.0.0.0", "--port", "9001", "--clock", "manual", "--seed", "7",
-                    "--workers", "3")
+                    "--workers", "3", "--journal-limit", "0")
     assert result.exit_code == 0, result.output
     [config] = started
-    assert (config.host, config.port, config.clock, config.seed, config.workers) == (
-        "0.0.0.0", 9001, "manual", 7, 3)
+    assert (config.host, config.port, config.clock, config.seed, config.workers, config.journal_limit) == (
+        "0.0.0.0", 9001, "manual", 7, 3, 0)
 
 
 def test_environment(started, tmp_path):
     env = {"PIXVERSE_MOCK_HOST": "127.0.0.2", "PIXVERSE_MOCK_PORT": "9002",
            "PIXVERSE_MOCK_STORE": f"sqlite:{tmp_path / 'env.db'}", "PIXVERSE_MOCK_CLOCK": "realistic",
-           "PIXVERSE_MOCK_SEED": "11", "PIXVERSE_MOCK_WORKERS": "2"}
+           "PIXVERSE_MOCK_SEED": "11", "PIXVERSE_MOCK_WORKERS": "2", "PIXVERSE_MOCK_JOURNAL_LIMIT": "5"}
     result = invoke("serve", env=env)
     assert result.exit_code == 0, result.output
     [config] = started
-    assert (config.host, config.port, config.clock, config.seed, config.workers) == (
-        "127.0.0.2", 9002, "realistic", 11, 2)
+    assert (config.host, config.port, config.clock, config.seed, config.workers, config.journal_limit) == (
+        "127.0.0.2", 9002, "realistic", 11, 2, 5)
     assert config.sqlite_path == str(tmp_path / "env.db")
 
 
@@ -202,7 +203,7 @@ def test_missing_config_file(started, tmp_path):
 
 @pytest.mark.parametrize(("args", "option"), [
     (["--port", "http"], "--port"), (["--port", "70000"], "--port"), (["--workers", "0"], "--workers"),
-    (["--seed", "x"], "--seed"),
+    (["--seed", "x"], "--seed"), (["--journal-limit", "-1"], "--journal-limit"),
 ])
 def test_bad_numbers(started, args, option):
     result = invoke("serve", *args)
@@ -237,7 +238,7 @@ def test_version():
 def test_help_lists_options_and_variables():
     result = invoke("serve", "--help")
     assert result.exit_code == 0
-    for option in ("--host", "--port", "--config", "--store", "--clock", "--seed", "--workers"):
+    for option in ("--host", "--port", "--config", "--store", "--clock", "--seed", "--workers", "--journal-limit"):
         assert option in result.output
     for name in ENV_NAMES:
         assert f"PIXVERSE_MOCK_{name}" in result.output

@@ -29,7 +29,7 @@ def test_wheel_bundles_every_data_file(wheel):
     assert expected and expected <= names
     assert {"contract_tests/plugin.py", "pytest_pixverse_mock.py", "mock_server/http/dashboard.html"} <= names
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert "pixverse-mock = mock_server.cli:main" in entry_points
+    assert "pixverse-mock = mock_server.launch:main" in entry_points
     assert "pixverse_mock = pytest_pixverse_mock" in entry_points
 
 
