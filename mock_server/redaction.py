@@ -66,7 +66,7 @@ def secret_values(value: Any) -> list[str]:
         item = stack.pop()
         if isinstance(item, dict):
             stack.extend(item.values())
-        elif isinstance(item, list | tuple):
+        elif isinstance(item, (list, tuple)):
             stack.extend(item)
         elif item is not None and item != "" and not isinstance(item, bool):
             found.append(str(item))
@@ -85,7 +85,7 @@ def secrets_in(fields: Any) -> list[str]:
                     found.extend(secret_values(value))
                 else:
                     stack.append(value)
-        elif isinstance(item, list | tuple):
+        elif isinstance(item, (list, tuple)):
             stack.extend(item)
     return found
 

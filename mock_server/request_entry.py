@@ -116,9 +116,12 @@ def packed(value: Any) -> Any:
     """A JSON-like value with every object and list inside turned into a tagged tuple (see the module docstring)."""
     kind = type(value)
     if kind is dict:
-        return (_DICT, *(item for pair in value.items() for item in (pair[0], packed(pair[1]))))
+        out = [_DICT]
+        for name, item in value.items():
+            out += (name, packed(item) if type(item) in _CONTAINERS else item)
+        return tuple(out)
     if kind is list or kind is tuple:
-        return (_LIST, *map(packed, value))
+        return (_LIST, *[packed(item) if type(item) in _CONTAINERS else item for item in value])
     return value
 
 

@@ -18,14 +18,18 @@ from conftest import AUTH
 from conftest import TOKEN
 from redis_server import redis_server  # noqa: F401  (fixture)
 from redis_server import redis_url  # noqa: F401  (fixture)
+from werkzeug.datastructures import FileStorage
 
 from mock_server import MockConfig
 from mock_server import create_app
 from mock_server import mock_of
 from mock_server.accounts import mask_secret
+from mock_server.http.journaling import _mimetype
 from mock_server.request_entry import FACTS
+from mock_server.request_entry import packed
 from mock_server.request_entry import query_parameters
 from mock_server.request_entry import shared
+from mock_server.request_entry import unpacked
 
 DISCORD = "MTk4NjIy.entry-discord-token.Gx7_Zk"
 SECRET = "query-secret-value-77"
@@ -180,3 +184,25 @@ def test_query_parameters_read_a_query_as_werkzeug_does():
     assert query_parameters("a=1&a=2&b=&c") == {"a": "1", "b": "", "c": ""}
     assert query_parameters("jobid=%ff&x=%C3%A9+y") == {"jobid": "%FF", "x": "é y"}
     assert query_parameters("") == {}
+
+
+@pytest.mark.parametrize("value", [
+    {}, [], {"a": [1, {"b": [2, None]}, "x"], "c": {}}, [[[]], {"d": [True, 1.5]}], "text", None,
+])
+def test_packed_values_unpack_to_what_they_were_and_hold_only_tuples(value):
+    kept = packed(value)
+    assert unpacked(kept) == value
+    stack = [kept]
+    while stack:
+        item = stack.pop()
+        assert not isinstance(item, dict | list)
+        if isinstance(item, tuple):
+            stack.extend(item)
+
+
+@pytest.mark.parametrize("content_type", [
+    "image/png", "image/JPEG; name=face.jpg", " text/plain ;charset=utf-8", "application/octet-stream;", "", None,
+])
+def test_a_file_part_type_is_journaled_as_werkzeug_names_it(content_type):
+    part = FileStorage(io.BytesIO(b"x"), "f", "face", content_type=content_type)
+    assert _mimetype(part.content_type) == (part.mimetype or None)

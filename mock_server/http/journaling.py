@@ -26,6 +26,7 @@ from mock_server.request_entry import keep
 from mock_server.request_entry import rendered
 
 MAX_FIELD_CHARS = 4096
+_JOB_STATUS_OPERATIONS = frozenset((*SUBMIT_OPERATIONS, "jobs", "cancel"))
 
 
 class Journaled(NamedTuple):
@@ -83,7 +84,7 @@ def _entry(runtime: Any, req: Any, answered: Journaled) -> dict[str, Any]:
     if isinstance(body, dict):
         if body.get("jobid"):
             filtered["jobid"] = body["jobid"]
-        if body.get("status") and operation in (*SUBMIT_OPERATIONS, "jobs", "cancel"):
+        if body.get("status") and operation in _JOB_STATUS_OPERATIONS:
             filtered["jobStatus"] = body["status"]
         buttons = tuple(body.get("buttons") or ())
         executing = body.get("executingJobs", ...)
@@ -112,7 +113,7 @@ def _body_summary(req: Any) -> dict[str, Any]:
         form, files = form_parts(req)
         fields = {name: _cut(form.get(name)) for name in form}
         files = [
-            {"name": name, "filename": part.filename, "size": _size(part), "type": part.mimetype or None}
+            {"name": name, "filename": part.filename, "size": _size(part), "type": _mimetype(part.content_type)}
             for name, part in files.items()
         ]
     except ApiError as exc:  # a body the mock refused (truncated, too deep, too large): say why
@@ -126,6 +127,11 @@ def _cut(value: Any) -> Any:
     if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
         return {"truncated": value[:MAX_FIELD_CHARS], "length": len(value)}
     return value
+
+
+def _mimetype(content_type: str | None) -> str | None:
+    """What werkzeug's ``mimetype`` gives (the type without parameters, lowercase), without parsing them."""
+    return content_type.partition(";")[0].strip().lower() or None if content_type else None
 
 
 def _size(part: Any) -> int:
