@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 import werkzeug.urls  # noqa: F401  (registers the "werkzeug.url_quote" error handler query_parameters uses)
 
 from mock_server.accounts import mask_secret
@@ -43,7 +44,7 @@ def keep(filtered: dict[str, Any], *, token: str | None, secrets: Iterable[str],
     """
     filtered["tenant"], filtered["path"] = shared(filtered["tenant"]), shared(filtered["path"])
     filtered[FACTS] = (shared(token), tuple(secrets), auth, at, wall, duration, shared(query), content_type,
-                       packed(summary) if summary else None, faults, shared(buttons), executing, packed(error))
+                       kept_summary(summary) if summary else None, faults, shared(buttons), executing, packed(error))
     return filtered
 
 
@@ -87,7 +88,7 @@ def rendered(entry: dict[str, Any]) -> dict[str, Any]:
         "durationMs": round(duration * 1000, 3),
     }
     if summary:
-        out.update(redactor.value(unpacked(summary)))
+        out.update(redactor.value(orjson.loads(summary) if type(summary) is bytes else unpacked(summary)))
     if faults:
         out["faults"] = redactor.value(faults)
     for name in ("jobid", "jobStatus"):
@@ -110,6 +111,20 @@ def query_parameters(query: str) -> dict[str, str]:
     for name, value in parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"):
         parameters.setdefault(name, value)
     return parameters
+
+
+def kept_summary(summary: dict[str, Any]) -> Any:
+    """A body summary as kept: a form's as JSON bytes (one atom; 0.3 us against 2.3 us packed), a JSON body's packed.
+
+    A JSON body may hold what JSON bytes would change (``NaN``, integers over 64 bits); a form holds
+    only text and sizes, and what orjson cannot encode (a lone surrogate) is packed instead.
+    """
+    if summary.get("json") is not True:
+        try:
+            return orjson.dumps(summary)
+        except orjson.JSONEncodeError:
+            pass
+    return packed(summary)
 
 
 def packed(value: Any) -> Any:

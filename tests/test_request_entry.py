@@ -26,8 +26,11 @@ from mock_server import mock_of
 from mock_server.accounts import mask_secret
 from mock_server.http.journaling import _mimetype
 from mock_server.request_entry import FACTS
+from mock_server.request_entry import keep
+from mock_server.request_entry import kept_summary
 from mock_server.request_entry import packed
 from mock_server.request_entry import query_parameters
+from mock_server.request_entry import rendered
 from mock_server.request_entry import shared
 from mock_server.request_entry import unpacked
 
@@ -206,3 +209,18 @@ def test_packed_values_unpack_to_what_they_were_and_hold_only_tuples(value):
 def test_a_file_part_type_is_journaled_as_werkzeug_names_it(content_type):
     part = FileStorage(io.BytesIO(b"x"), "f", "face", content_type=content_type)
     assert _mimetype(part.content_type) == (part.mimetype or None)
+
+
+@pytest.mark.parametrize(("summary", "kept_as"), [
+    ({"json": False, "fields": {"prompt": "a"}, "files": [{"name": "face", "size": 3, "type": None}]}, bytes),
+    ({"bodyError": "Bad Request"}, bytes),
+    ({"json": False, "fields": {"prompt": "lone \udc80"}, "files": []}, tuple),
+    ({"json": True, "fields": {"n": 2 ** 70, "x": float("inf")}}, tuple),
+])
+def test_a_body_summary_is_kept_as_one_atom_when_json_bytes_hold_it_exactly(summary, kept_as):
+    kept = kept_summary(summary)
+    assert type(kept) is kept_as
+    entry = keep({"tenant": "t", "path": "/p", "method": "POST", "operation": "meme_face", "status": 200},
+                 token=None, secrets=(), auth="missing", at=0.0, wall=0.0, duration=0.0, query="",
+                 content_type=None, summary=summary, faults=(), buttons=(), executing=..., error=...)
+    assert {key: rendered(entry)[key] for key in summary} == summary

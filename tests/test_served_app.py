@@ -107,7 +107,7 @@ def test_survivors_of_a_full_collection_are_frozen_and_still_freed_when_dropped(
         gc.collect()
         frozen = gc.get_freeze_count() - kept_before
         assert len(gc.get_objects(generation=2)) < 1_000  # the survivors were moved out, not left to scan
-        assert frozen > 200 * 5, frozen  # the jobs among them (about 8 tracked objects each)
+        assert frozen > 200 * 2, frozen  # the jobs among them (3 tracked objects each; their journal entries none)
         runtime.reset()
         for thread in threading.enumerate():
             if thread.name == "pixverse-release":
