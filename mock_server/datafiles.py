@@ -72,5 +72,5 @@ def _store(cached: Path, value: Any) -> None:
         partial = cached.with_name(f"{cached.name}.{os.getpid()}.partial")
         partial.write_bytes(encoded)
         os.replace(partial, cached)
-    except (OSError, TypeError, orjson.JSONEncodeError):
+    except (OSError, orjson.JSONEncodeError):
         return
