@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +25,9 @@ from typing import Any
 import pytest
 import requests
 from helpers import free_port
+from helpers import pixverse_mock
 from helpers import poll
+from helpers import server_environment
 
 from contract_tests.server import ThreadedMockServer
 from mock_server import MockConfig
@@ -410,18 +411,13 @@ def test_flaky_callbacks_late_and_sometimes_twice(serve, receivers, http):
 
 
 
-def pixverse_mock() -> list[str]:
-    script = Path(sys.executable).with_name("pixverse-mock")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "mock_server.cli"]
-
-
 class ServeProcess:
     """``pixverse-mock serve --host 127.0.0.1 --port <free> *args`` in its own session."""
 
     def __init__(self, log_path: Path, *args: str) -> None:
         self.url = f"http://127.0.0.1:{free_port()}"
         self.log_path = log_path
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PIXVERSE_MOCK_")}
+        env = server_environment()
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [*pixverse_mock(), "serve", "--host", "127.0.0.1", "--port", self.url.rsplit(":", 1)[1], *args],

@@ -11,7 +11,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +22,9 @@ from urllib.parse import unquote
 import pytest
 import requests
 from helpers import free_port
+from helpers import pixverse_mock
 from helpers import poll
+from helpers import server_environment
 
 from mock_server.resources import fixtures_dir
 
@@ -42,17 +43,16 @@ ACCESS_LINE = re.compile(r'^\[[^\]]+\] "(?P<method>[A-Z]+) (?P<uri>\S+)" (?P<sta
 
 
 class Server:
-    """One ``python -m mock_server.cli serve`` process (the server's main process) on a free loopback port."""
+    """One ``pixverse-mock serve`` process (the server's main process) on a free loopback port."""
 
     def __init__(self, log_path: Path, *args: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PIXVERSE_MOCK_")}
+        env = server_environment()
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mock_server.cli", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port), *args],
+                [*pixverse_mock(), "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
                 cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
@@ -356,7 +356,7 @@ def test_port_in_use_is_one_error_line_and_a_quick_exit(start):
     server = start()
     began = time.monotonic()
     second = subprocess.run(
-        [sys.executable, "-m", "mock_server.cli", "serve", "--host", "127.0.0.1", "--port", str(server.port)],
+        [*pixverse_mock(), "serve", "--host", "127.0.0.1", "--port", str(server.port)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=STOP_DEADLINE * 2,
     )
     assert second.returncode == 1
