@@ -25,17 +25,12 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
-
 @pytest.fixture(scope="session", autouse=True)
 def parsed_fixture_cache(tmp_path_factory):
     """Every mock the suite starts, here or in a child process, keeps its parsed fixtures in a temporary folder."""
-    before = os.environ.get("PIXVERSE_MOCK_CACHE_DIR")
-    os.environ["PIXVERSE_MOCK_CACHE_DIR"] = str(tmp_path_factory.mktemp("parsed-fixtures"))
-    yield
-    if before is None:
-        del os.environ["PIXVERSE_MOCK_CACHE_DIR"]
-    else:
-        os.environ["PIXVERSE_MOCK_CACHE_DIR"] = before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIXVERSE_MOCK_CACHE_DIR", str(tmp_path_factory.mktemp("parsed-fixtures")))
+        yield
 
 
 TOKEN = "user:1234-testtokenAbCdEf"

@@ -18,13 +18,11 @@ from conftest import AUTH
 from conftest import TOKEN
 from redis_server import redis_server  # noqa: F401  (fixture)
 from redis_server import redis_url  # noqa: F401  (fixture)
-from werkzeug.datastructures import FileStorage
 
 from mock_server import MockConfig
 from mock_server import create_app
 from mock_server import mock_of
 from mock_server.accounts import mask_secret
-from mock_server.http.journaling import _mimetype
 from mock_server.request_entry import FACTS
 from mock_server.request_entry import keep
 from mock_server.request_entry import kept_summary
@@ -201,14 +199,6 @@ def test_packed_values_unpack_to_what_they_were_and_hold_only_tuples(value):
         assert not isinstance(item, dict | list)
         if isinstance(item, tuple):
             stack.extend(item)
-
-
-@pytest.mark.parametrize("content_type", [
-    "image/png", "image/JPEG; name=face.jpg", " text/plain ;charset=utf-8", "application/octet-stream;", "", None,
-])
-def test_a_file_part_type_is_journaled_as_werkzeug_names_it(content_type):
-    part = FileStorage(io.BytesIO(b"x"), "f", "face", content_type=content_type)
-    assert _mimetype(part.content_type) == (part.mimetype or None)
 
 
 @pytest.mark.parametrize(("summary", "kept_as"), [

@@ -113,7 +113,7 @@ def _body_summary(req: Any) -> dict[str, Any]:
         form, files = form_parts(req)
         fields = {name: _cut(form.get(name)) for name in form}
         files = [
-            {"name": name, "filename": part.filename, "size": _size(part), "type": _mimetype(part.content_type)}
+            {"name": name, "filename": part.filename, "size": _size(part), "type": part.mimetype or None}
             for name, part in files.items()
         ]
     except ApiError as exc:  # a body the mock refused (truncated, too deep, too large): say why
@@ -127,11 +127,6 @@ def _cut(value: Any) -> Any:
     if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
         return {"truncated": value[:MAX_FIELD_CHARS], "length": len(value)}
     return value
-
-
-def _mimetype(content_type: str | None) -> str | None:
-    """What werkzeug's ``mimetype`` gives (the type without parameters, lowercase), without parsing them."""
-    return content_type.partition(";")[0].strip().lower() or None if content_type else None
 
 
 def _size(part: Any) -> int:
