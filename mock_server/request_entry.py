@@ -1,12 +1,12 @@
-"""A request journal entry: kept as the request's facts, rendered (secrets masked) when it is read.
+"""A request journal entry: kept as one tuple of the request's facts, rendered (secrets masked) when read.
 
 Building the whole entry on every request (masking, the ISO time, the body summary) cost a
-``GET jobs`` a quarter of its throughput (``bench/RESULTS.md``), for entries mostly never read. So
-the answer path keeps, in a plain dict, the fields a journal filter reads (``tenant``, ``operation``,
-``method``, ``path`` already masked, ``status``, ``jobid``, ``jobStatus``) and one tuple of plain
-facts under :data:`FACTS`; :func:`rendered` builds the entry a reader gets. A store that writes
-entries out of the process (SQLite, Redis) renders them first, so a store file, an answer or a
-report only ever holds the masked entry.
+``GET jobs`` a quarter of its throughput (``bench/RESULTS.md``), for entries mostly never read; so
+did building even a small dict of the fields a filter reads. So the answer path keeps one flat
+tuple (:func:`keep`), its strings interned, and :func:`rendered` builds the entry a reader gets;
+:func:`filter_fields` gives a journal filter the few fields it reads. A store that writes entries
+out of the process (SQLite, Redis) renders them first, so a store file, an answer or a report only
+ever holds the masked entry.
 
 Objects and lists inside are :func:`packed` as tagged tuples of atoms: the collector stops tracking
 such a tuple at its next pass, so tens of thousands of kept entries cause no collection pauses.
@@ -15,6 +15,7 @@ such a tuple at its next pass, so tens of thousands of kept entries cause no col
 from __future__ import annotations
 
 from collections.abc import Iterable
+from sys import intern
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -25,83 +26,80 @@ from mock_server.accounts import mask_secret
 from mock_server.clock import iso_millis
 from mock_server.redaction import Redactor
 
-FACTS = "~facts"
-"""The key of the facts tuple in a kept entry (never in a rendered one)."""
+KeptRequest = tuple
+"""A request's entry as :func:`keep` returns it (any other journal entry is a dict)."""
 _DICT, _LIST = "d", "l"
 _CONTAINERS = (dict, list, tuple)
-_SHARED: dict[Any, Any] = {}
-_SHARED_LIMIT = 4096
+_BUTTONS: dict[tuple[str, ...], tuple[str, ...]] = {}
+_BUTTONS_LIMIT = 4096
 
 
-def keep(filtered: dict[str, Any], *, token: str | None, secrets: Iterable[str], auth: str, at: float,
-         wall: float, duration: float, query: str, content_type: str | None, summary: dict[str, Any],
-         faults: tuple[str, ...], buttons: tuple[str, ...], executing: Any, error: Any) -> dict[str, Any]:
-    """``filtered`` (the fields filters read) with the rest of the request's facts, unmasked, under :data:`FACTS`.
+def keep(tenant: str | None, operation: str, method: str, path: str, status: int, jobid: str | None,
+         job_status: str | None, token: str | None, secrets: Iterable[str], auth: str, at: float, wall: float,
+         duration: float, query: str, content_type: str | None, summary: dict[str, Any] | None,
+         faults: tuple[str, ...], buttons: tuple[str, ...], executing: Any, error: Any) -> KeptRequest:
+    """The request's facts as kept, unmasked but for ``path`` (masked by the caller: filters read it).
 
     ``secrets`` are the request's other secrets (secret-named query parameters and fields), masked
     wherever they appear once rendered; ``query`` is the WSGI ``QUERY_STRING``; ``duration`` is in
     seconds; ``executing`` and ``error`` are ``...`` when the answer had no ``executingJobs`` or ``error``.
+
+    A client's requests repeat their token, tenant, method, path and query: they are interned, and
+    equal button tuples shared, so repeated polls hold one copy (about 900 bytes per ``GET jobs``
+    otherwise, and the memory a full journal took cost the default configuration CPU on every request).
     """
-    filtered["tenant"], filtered["path"] = shared(filtered["tenant"]), shared(filtered["path"])
-    filtered[FACTS] = (shared(token), tuple(secrets), auth, at, wall, duration, shared(query), content_type,
-                       kept_summary(summary) if summary else None, faults, shared(buttons), executing, packed(error))
-    return filtered
+    if buttons:
+        buttons = _BUTTONS.setdefault(buttons, buttons)
+        if len(_BUTTONS) > _BUTTONS_LIMIT:
+            _BUTTONS.clear()
+    return (intern(tenant) if tenant else tenant, operation, intern(method), intern(path), status, jobid,
+            job_status, intern(token) if token else token, tuple(secrets), auth, at, wall, duration, intern(query),
+            content_type, kept_summary(summary) if summary else None, faults, buttons,
+            executing if executing is ... else packed(executing), error if error is ... else packed(error))
 
 
-def shared(value: Any) -> Any:
-    """``value``, or an equal one an earlier entry already holds.
-
-    A client's requests repeat their token, tenant, path, query and buttons: each entry used to hold
-    its own copies, about 900 bytes per ``GET jobs``, and the memory a full journal takes cost the default
-    configuration CPU on every request (``bench/RESULTS.md``). The values are kept here by the
-    thousand, then forgotten at once. A value that cannot be a key (a list inside a tuple) is kept as it is.
-    """
-    try:
-        kept = _SHARED.setdefault(value, value)
-    except TypeError:
-        return value
-    if len(_SHARED) > _SHARED_LIMIT:
-        _SHARED.clear()
-    return kept
+def filter_fields(entry: KeptRequest) -> dict[str, Any]:
+    """The fields of a kept entry a journal filter reads (``control/operations.py``), as a rendered entry has them."""
+    return {"tenant": entry[0], "operation": entry[1], "method": entry[2], "path": entry[3], "status": entry[4],
+            "jobid": entry[5], "jobStatus": entry[6]}
 
 
-def rendered(entry: dict[str, Any]) -> dict[str, Any]:
+def rendered(entry: Any) -> dict[str, Any]:
     """The entry as a reader gets it (a kept one rendered and masked; any other as it is)."""
-    facts = entry.get(FACTS)
-    if facts is None:
+    if type(entry) is not tuple:
         return entry
-    token, secrets, auth, at, wall, duration, query, content_type, summary, faults, buttons, executing, error = facts
+    (tenant, operation, method, path, status, jobid, job_status, token, secrets, auth, at, wall, duration, query,
+     content_type, summary, faults, buttons, executing, error) = entry
     redactor = Redactor((token, *secrets))
     out: dict[str, Any] = {
         "time": iso_millis(at),
         "at": at,
         "wall": round(wall, 3),
-        "tenant": entry["tenant"],
+        "tenant": tenant,
         "token": mask_secret(token) if token else None,
         "auth": auth,
-        "method": entry["method"],
-        "path": entry["path"],
+        "method": method,
+        "path": path,
         "query": redactor.value(query_parameters(query)),
-        "operation": entry["operation"],
+        "operation": operation,
         "contentType": content_type,
-        "status": entry["status"],
+        "status": status,
         "durationMs": round(duration * 1000, 3),
     }
     if summary:
         out.update(redactor.value(orjson.loads(summary) if type(summary) is bytes else unpacked(summary)))
     if faults:
         out["faults"] = redactor.value(faults)
-    for name in ("jobid", "jobStatus"):
-        if name in entry:
-            out[name] = entry[name]
+    if jobid:
+        out["jobid"] = jobid
+    if job_status:
+        out["jobStatus"] = job_status
     if buttons:
         out["buttons"] = list(buttons)
     if executing is not ...:
-        out["executingJobs"] = executing
+        out["executingJobs"] = unpacked(executing)
     if error is not ...:
         out["error"] = redactor.value(unpacked(error))
-    if "seq" in entry:
-        out["seq"] = entry["seq"]
     return out
 
 

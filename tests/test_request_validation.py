@@ -29,7 +29,7 @@ def entry(method: str = "GET", path: str = f"{BASE}/jobs/", *, operation: str = 
           query: dict[str, str] | None = None, content_type: str | None = None, json: bool | None = None,
           fields: dict[str, Any] | None = None, files: list[dict[str, Any]] | None = None,
           **extra: Any) -> dict[str, Any]:
-    """A request journal entry as ``journaling._entry`` records it."""
+    """A request journal entry as a reader gets it (``request_entry.rendered``)."""
     record: dict[str, Any] = {
         "time": "2023-09-09T02:04:49.667Z", "tenant": "t", "token": "use…secured…Def", "auth": auth,
         "method": method, "path": path, "query": query or {}, "operation": operation,

@@ -27,6 +27,8 @@ from mock_server.request_entry import rendered
 
 MAX_FIELD_CHARS = 4096
 _JOB_STATUS_OPERATIONS = frozenset((*SUBMIT_OPERATIONS, "jobs", "cancel"))
+_BODILESS = frozenset(("GET", "HEAD", "DELETE"))
+"""Methods whose request is summarised without a body unless it says it has one (``Content-Length``)."""
 
 
 class Journaled(NamedTuple):
@@ -48,62 +50,56 @@ def caller(token: str | None, tenant: str | None = None) -> tuple[str | None, st
 
 
 def record(runtime: Any, req: Any, answered: Journaled) -> None:
-    """Append the request's entry to the journal and tell the listeners (nothing when the journal is off)."""
+    """Append the request's entry to the journal and tell the listeners (nothing when the journal is off).
+
+    The entry is kept as facts (:func:`mock_server.request_entry.keep`), rendered when read.
+    """
     if runtime.config.journal_limit == 0:  # no request journal: nothing would be kept
         return
-    try:
-        entry = _entry(runtime, req, answered)
-        seq = runtime.control.append("requests", entry)
-    except StoreUnavailable:  # the shared store is down: the answer (its 503) goes out unjournaled
-        return
-    listeners = list(runtime.request_listeners)
-    if listeners:
-        shown = {**rendered(entry), "seq": seq}  # rendered once, each listener gets its own copy
-        for listener in listeners:
-            listener(dict(shown))
-
-
-def _entry(runtime: Any, req: Any, answered: Journaled) -> dict[str, Any]:
-    """The entry as kept (:func:`mock_server.request_entry.keep`): the filtered fields now, the rest when read."""
     token, tenant = answered.caller
-    body, operation = answered.body, answered.operation
+    body, operation, status = answered.body, answered.operation, answered.status
     environ = req.environ
+    method, path = req.method, req.path
     query = environ.get("QUERY_STRING", "")
-    summary = _body_summary(req)
+    summary = _body_summary(req) if method not in _BODILESS or environ.get("CONTENT_LENGTH") else None
     secrets = secrets_in(req.args.to_dict()) if query and may_name_secret(query) else []
-    if summary.get("fields"):
+    if summary and summary.get("fields"):
         secrets += secrets_in(summary["fields"])
-    path = req.path
     if (token and token in path) or (secrets and any(secret in path for secret in secrets)):
         path = Redactor([token, *secrets]).text(path)
-    filtered: dict[str, Any] = {"tenant": tenant, "operation": operation, "method": req.method, "path": path,
-                                "status": answered.status}
+    jobid = job_status = None
     buttons = ()
     executing: Any = ...
     error: Any = ...
-    if isinstance(body, dict):
-        if body.get("jobid"):
-            filtered["jobid"] = body["jobid"]
-        if body.get("status") and operation in _JOB_STATUS_OPERATIONS:
-            filtered["jobStatus"] = body["status"]
-        buttons = tuple(body.get("buttons") or ())
+    if type(body) is dict:
+        jobid = body.get("jobid") or None
+        if operation in _JOB_STATUS_OPERATIONS:
+            job_status = body.get("status") or None
+        if "buttons" in body:
+            buttons = tuple(body["buttons"] or ())
         executing = body.get("executingJobs", ...)
-        if answered.status >= 400 and "error" in body:
+        if status >= 400 and "error" in body:
             error = body["error"]
     content_type = environ.get("CONTENT_TYPE")
-    return keep(
-        filtered, token=token, secrets=secrets,
-        auth="missing" if environ.get("HTTP_AUTHORIZATION") is None else "bearer" if token else "malformed",
-        at=runtime.clock.now(), wall=time.time(), duration=time.perf_counter() - answered.started,
-        query=query, content_type=(req.mimetype or None) if content_type else None, summary=summary,
-        faults=tuple(fault.describe() for fault in answered.faults) if answered.faults else (),
-        buttons=buttons, executing=executing, error=error)
+    try:  # a manual clock is read from the store, so is the journal written
+        entry = keep(
+            tenant, operation, method, path, status, jobid, job_status, token, secrets,
+            "missing" if environ.get("HTTP_AUTHORIZATION") is None else "bearer" if token else "malformed",
+            runtime.clock.now(), time.time(), time.perf_counter() - answered.started, query,
+            (req.mimetype or None) if content_type else None, summary,
+            tuple(fault.describe() for fault in answered.faults) if answered.faults else (), buttons, executing,
+            error)
+        seq = runtime.control.append("requests", entry)
+    except StoreUnavailable:  # the shared store is down: the answer (its 503) goes out unjournaled
+        return
+    if runtime.request_listeners:
+        shown = {**rendered(entry), "seq": seq}  # rendered once, each listener gets its own copy
+        for listener in list(runtime.request_listeners):
+            listener(dict(shown))
 
 
 def _body_summary(req: Any) -> dict[str, Any]:
     """Fields (long values cut; secrets are masked by the caller) and file parts as name, size, type."""
-    if req.method in ("GET", "HEAD", "DELETE") and not req.environ.get("CONTENT_LENGTH"):
-        return {}
     try:
         if req.is_json:
             data = json_value(req)

@@ -115,6 +115,7 @@ class Store(Protocol):
 
 
 Entry = dict[str, Any]
+"""A journal entry as read (``append`` also takes a request's as kept: a tuple)."""
 EntryFilter = Callable[[Entry], bool]
 
 
@@ -122,11 +123,12 @@ class ControlState(Protocol):
     """Journals, faults and settings shared by every thread (and, for a shared backend, every process)."""
 
     def append(self, kind: str, entry: Entry) -> int:
-        """Record a journal entry; returns its sequence number (``entry["seq"]``).
+        """Record a journal entry; returns its sequence number (also set as ``entry["seq"]`` on a dict).
 
-        A request's entry comes as kept (:mod:`mock_server.request_entry`): a backend that keeps it
-        in the process may hold it so, and must give it out :func:`~mock_server.request_entry.rendered`;
-        one that writes it anywhere renders it first.
+        A request's entry comes as kept (a tuple, :func:`mock_server.request_entry.keep`): a backend
+        that keeps it in the process may hold it so, and must give it out
+        :func:`~mock_server.request_entry.rendered` with its ``seq``; one that writes it anywhere
+        renders it first.
         """
 
     def entries(self, kind: str, since: int = 0, accept: EntryFilter | None = None,

@@ -21,7 +21,7 @@ from mock_server.faults import Fault
 from mock_server.faults import FaultRule
 from mock_server.faults import choose_fault
 from mock_server.jobs import Job
-from mock_server.request_entry import FACTS
+from mock_server.request_entry import filter_fields
 from mock_server.request_entry import packed_entry
 from mock_server.request_entry import rendered
 from mock_server.request_entry import unpacked
@@ -241,7 +241,8 @@ class MemoryControlState:
     def __init__(self, journal_limit: int = DEFAULT_JOURNAL_LIMIT) -> None:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        self._journals: dict[str, deque[Entry]] = {k: deque(maxlen=journal_limit) for k in JOURNAL_KINDS}
+        # (seq, entry as kept) pairs: a request's as request_entry keeps it, any other packed
+        self._journals: dict[str, deque[tuple[int, Any]]] = {k: deque(maxlen=journal_limit) for k in JOURNAL_KINDS}
         self._seq = {k: 0 for k in JOURNAL_KINDS}
         self._waiting = 0
         self._rules: list[FaultRule] = []
@@ -251,8 +252,11 @@ class MemoryControlState:
 
     def append(self, kind: str, entry: Entry) -> int:
         with self._lock:  # the lock itself: the condition's own context manager is a Python call
-            seq = entry["seq"] = self._seq[kind] = self._seq[kind] + 1
-            self._journals[kind].append(_frozen(entry))
+            seq = self._seq[kind] = self._seq[kind] + 1
+            if type(entry) is not tuple:
+                entry["seq"] = seq
+                entry = packed_entry(entry)
+            self._journals[kind].append((seq, entry))
             if self._waiting:
                 self._changed.notify_all()
             return seq
@@ -261,12 +265,12 @@ class MemoryControlState:
                 limit: int | None = None) -> list[Entry]:
         with self._changed:
             journal = self._journals[kind]
-            newer: Sequence[Entry] = journal
-            if since and journal and journal[0]["seq"] <= since:  # kept in seq order: read only the newer tail
-                newer = list(itertools.takewhile(lambda e: e["seq"] > since, reversed(journal)))[::-1]
-            found = (e for e in newer if e["seq"] > since and (accept is None or accept(e)))
-            kept = list(found if limit is None else itertools.islice(found, limit))  # stop at the limit
-        return [_thawed(e) for e in kept]
+            newer: Sequence[tuple[int, Any]] = journal
+            if since and journal and journal[0][0] <= since:  # kept in seq order: read only the newer tail
+                newer = list(itertools.takewhile(lambda kept: kept[0] > since, reversed(journal)))[::-1]
+            found = (kept for kept in newer if kept[0] > since and (accept is None or accept(_filtered(kept[1]))))
+            chosen = list(found if limit is None else itertools.islice(found, limit))  # stop at the limit
+        return [_thawed(seq, entry) for seq, entry in chosen]
 
     def wait(self, kind: str, since: int, accept: EntryFilter | None, timeout: float) -> Entry | None:
         with self._changed:
@@ -325,25 +329,26 @@ class MemoryControlState:
     def clear(self, tenant: str | None = None) -> None:
         with self._changed:
             for kind, journal in self._journals.items():
-                kept = [] if tenant is None else [e for e in journal if e.get("tenant") != tenant]
-                self._journals[kind] = deque(kept, maxlen=journal.maxlen)
+                others = [] if tenant is None else [kept for kept in journal
+                                                    if _filtered(kept[1]).get("tenant") != tenant]
+                self._journals[kind] = deque(others, maxlen=journal.maxlen)
                 release_later(journal)
             self.clear_faults(tenant)
 
 
-def _frozen(entry: Entry) -> Entry:
-    """A journal entry as kept: a request's (:func:`~mock_server.request_entry.keep`) as it is, any other packed.
+def _filtered(entry: Any) -> Entry:
+    """What a journal filter reads of a kept entry: a request's few fields, any other's packed dict."""
+    return filter_fields(entry) if type(entry) is tuple else entry
+
+
+def _thawed(seq: int, entry: Any) -> Entry:
+    """A kept entry as given out: a fresh dict (a request's rendered, masked), its objects and lists again.
 
     Packed, an entry holds only atoms and tuples of atoms, which the collector stops tracking.
     Tens of thousands of tracked entries made every full collection a pause of tens of
     milliseconds, and cost the default configuration a sixth of its ``GET jobs`` throughput
     (``bench/RESULTS.md``).
     """
-    return entry if FACTS in entry else packed_entry(entry)
-
-
-def _thawed(entry: Entry) -> Entry:
-    """A kept entry as given out: a fresh dict, with its objects and lists again."""
-    if FACTS in entry:
-        return rendered(entry)
+    if type(entry) is tuple:
+        return {**rendered(entry), "seq": seq}  # a kept request entry has no place for its seq
     return {key: unpacked(value) for key, value in entry.items()}
