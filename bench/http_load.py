@@ -32,6 +32,7 @@ from typing import Any
 
 from bench import bodies as B
 from bench.anchors import ROOT
+from bench.procs import mock_command
 
 HOST = "127.0.0.1"
 TOKENS = 1000
@@ -199,11 +200,6 @@ def write_wiremock_root(run_dir: Path, bodies: dict[str, Any]) -> Path:
 
 
 # ---------------------------------------------------------------------------------------- rows
-def mock_command() -> list[str]:
-    script = Path(sys.executable).parent / "pixverse-mock"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "mock_server.cli"]
-
-
 def build_rows(anchor: Any, ctx: dict[str, Any], names: list[str]) -> list[Any]:
     rows = []
     for name in names:

@@ -80,9 +80,15 @@ class Process:
         self.proc.wait(10)
 
 
+def mock_command() -> list[str]:
+    """The installed ``pixverse-mock`` command (its entry point, as users start it), else the module."""
+    script = Path(sys.executable).parent / "pixverse-mock"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "mock_server.cli"]
+
+
 def serve(port: int, log: Path, *args: str) -> Process:
     """``pixverse-mock serve`` on ``port`` with ``args``, once it accepts connections."""
-    command = [sys.executable, "-m", "mock_server.cli", "serve", "--host", HOST, "--port", str(port), *args]
+    command = [*mock_command(), "serve", "--host", HOST, "--port", str(port), *args]
     process = Process(command, port, log, env={"PYTHONUNBUFFERED": "1"})
     process.wait_port()
     return process
