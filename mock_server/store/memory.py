@@ -241,7 +241,9 @@ class MemoryControlState:
     def __init__(self, journal_limit: int = DEFAULT_JOURNAL_LIMIT) -> None:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        # (seq, entry as kept) pairs: a request's as request_entry keeps it, any other packed
+        # (seq, entry as kept) pairs: a request's as request_entry keeps it, any other packed. Either
+        # holds only atoms and tuples of atoms, which the collector stops tracking: tens of thousands
+        # of tracked entries made every full collection a pause of tens of milliseconds (bench/RESULTS.md).
         self._journals: dict[str, deque[tuple[int, Any]]] = {k: deque(maxlen=journal_limit) for k in JOURNAL_KINDS}
         self._seq = {k: 0 for k in JOURNAL_KINDS}
         self._waiting = 0
@@ -342,13 +344,7 @@ def _filtered(entry: Any) -> Entry:
 
 
 def _thawed(seq: int, entry: Any) -> Entry:
-    """A kept entry as given out: a fresh dict (a request's rendered, masked), its objects and lists again.
-
-    Packed, an entry holds only atoms and tuples of atoms, which the collector stops tracking.
-    Tens of thousands of tracked entries made every full collection a pause of tens of
-    milliseconds, and cost the default configuration a sixth of its ``GET jobs`` throughput
-    (``bench/RESULTS.md``).
-    """
+    """A kept entry as given out: a fresh dict (a request's rendered, masked), its objects and lists again."""
     if type(entry) is tuple:
         return {**rendered(entry), "seq": seq}  # a kept request entry has no place for its seq
     return {key: unpacked(value) for key, value in entry.items()}
