@@ -32,7 +32,7 @@ from typing import Any
 
 from bench import bodies as B
 from bench.anchors import ROOT
-from bench.procs import mock_command
+from mock_server.launch import command_line
 
 HOST = "127.0.0.1"
 TOKENS = 1000
@@ -208,7 +208,7 @@ def build_rows(anchor: Any, ctx: dict[str, Any], names: list[str]) -> list[Any]:
         args = [a.format(**ctx) for a in spec["args"]]
         if kind == "mock":
             def build(c, port, args=args):
-                return [*mock_command(), "serve", "--host", HOST, "--port", str(port), *args], str(ROOT)
+                return [*command_line(), "serve", "--host", HOST, "--port", str(port), *args], str(ROOT)
             needs: list[str] = []
         elif kind == "candidate":
             def build(c, port, args=args):

@@ -11,13 +11,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from bench.anchors import ROOT
+from mock_server.launch import command_line
 
 HOST = "127.0.0.1"
 FACE = (ROOT / "fixtures" / "faces" / "face.png").read_bytes()
@@ -80,15 +80,9 @@ class Process:
         self.proc.wait(10)
 
 
-def mock_command() -> list[str]:
-    """The installed ``pixverse-mock`` command (its entry point, as users start it), else the module."""
-    script = Path(sys.executable).parent / "pixverse-mock"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "mock_server.cli"]
-
-
 def serve(port: int, log: Path, *args: str) -> Process:
     """``pixverse-mock serve`` on ``port`` with ``args``, once it accepts connections."""
-    command = [*mock_command(), "serve", "--host", HOST, "--port", str(port), *args]
+    command = [*command_line(), "serve", "--host", HOST, "--port", str(port), *args]
     process = Process(command, port, log, env={"PYTHONUNBUFFERED": "1"})
     process.wait_port()
     return process

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import sys
+from pathlib import Path
 
 
 def main() -> None:
@@ -17,3 +19,13 @@ def main() -> None:
     from mock_server.cli import main as command
 
     command()
+
+
+def command_line() -> list[str]:
+    """How to start ``pixverse-mock`` as users do: the command installed beside this Python, else this module."""
+    script = Path(sys.executable).with_name("pixverse-mock")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "mock_server.launch"]
+
+
+if __name__ == "__main__":
+    main()

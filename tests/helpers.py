@@ -6,7 +6,6 @@ import multiprocessing
 import os
 import re
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +15,6 @@ from functools import cache
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -245,12 +243,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def pixverse_mock() -> list[str]:
-    """The installed ``pixverse-mock`` command (what users run), else ``python -m mock_server.cli``."""
-    script = Path(sys.executable).with_name("pixverse-mock")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "mock_server.cli"]
 
 
 def server_environment() -> dict[str, str]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
+from pathlib import Path
 
 import granian.server
 import pytest
@@ -38,3 +41,17 @@ def test_the_server_freezes_what_start_up_built_and_turns_the_collector_back_on(
     gc.unfreeze()
     serve_wsgi(MockConfig(port=0), lambda: (None, None))
     assert seen == [(True, True)]
+
+
+def test_the_command_line_is_the_installed_command_else_the_launch_module(monkeypatch, tmp_path):
+    installed = launch.command_line()
+    assert installed == [str(Path(sys.executable).with_name("pixverse-mock"))]
+    assert subprocess.run([*installed, "--version"], capture_output=True, timeout=60).returncode == 0
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    assert launch.command_line() == [str(tmp_path / "python"), "-m", "mock_server.launch"]
+
+
+def test_the_launch_module_runs_the_command():
+    ran = subprocess.run([sys.executable, "-m", "mock_server.launch", "--version"],
+                         capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0 and ran.stdout.startswith("pixverse-mock "), ran

@@ -25,12 +25,12 @@ from typing import Any
 import pytest
 import requests
 from helpers import free_port
-from helpers import pixverse_mock
 from helpers import poll
 from helpers import server_environment
 
 from contract_tests.server import ThreadedMockServer
 from mock_server import MockConfig
+from mock_server.launch import command_line
 from mock_server.resources import fixtures_dir
 from mock_server.scenarios import Scenario
 from mock_server.scenarios import shipped
@@ -420,7 +420,7 @@ class ServeProcess:
         env = server_environment()
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [*pixverse_mock(), "serve", "--host", "127.0.0.1", "--port", self.url.rsplit(":", 1)[1], *args],
+                [*command_line(), "serve", "--host", "127.0.0.1", "--port", self.url.rsplit(":", 1)[1], *args],
                 cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )

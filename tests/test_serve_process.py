@@ -22,10 +22,10 @@ from urllib.parse import unquote
 import pytest
 import requests
 from helpers import free_port
-from helpers import pixverse_mock
 from helpers import poll
 from helpers import server_environment
 
+from mock_server.launch import command_line
 from mock_server.resources import fixtures_dir
 
 pytestmark = pytest.mark.slow
@@ -52,7 +52,7 @@ class Server:
         env = server_environment()
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [*pixverse_mock(), "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
+                [*command_line(), "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
                 cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
@@ -356,7 +356,7 @@ def test_port_in_use_is_one_error_line_and_a_quick_exit(start):
     server = start()
     began = time.monotonic()
     second = subprocess.run(
-        [*pixverse_mock(), "serve", "--host", "127.0.0.1", "--port", str(server.port)],
+        [*command_line(), "serve", "--host", "127.0.0.1", "--port", str(server.port)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=STOP_DEADLINE * 2,
     )
     assert second.returncode == 1

@@ -10,6 +10,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -21,7 +23,8 @@ from mock_server.faults import Fault
 from mock_server.faults import FaultRule
 from mock_server.faults import choose_fault
 from mock_server.jobs import Job
-from mock_server.request_entry import filter_fields
+from mock_server.request_entry import TENANT
+from mock_server.request_entry import FilterView
 from mock_server.request_entry import packed_entry
 from mock_server.request_entry import rendered
 from mock_server.request_entry import unpacked
@@ -270,8 +273,7 @@ class MemoryControlState:
             newer: Sequence[tuple[int, Any]] = journal
             if since and journal and journal[0][0] <= since:  # kept in seq order: read only the newer tail
                 newer = list(itertools.takewhile(lambda kept: kept[0] > since, reversed(journal)))[::-1]
-            found = (kept for kept in newer if kept[0] > since and (accept is None or accept(_filtered(kept[1]))))
-            chosen = list(found if limit is None else itertools.islice(found, limit))  # stop at the limit
+            chosen = list(itertools.islice(_accepted(newer, since, accept), limit))  # stop at the limit
         return [_thawed(seq, entry) for seq, entry in chosen]
 
     def wait(self, kind: str, since: int, accept: EntryFilter | None, timeout: float) -> Entry | None:
@@ -331,16 +333,28 @@ class MemoryControlState:
     def clear(self, tenant: str | None = None) -> None:
         with self._changed:
             for kind, journal in self._journals.items():
-                others = [] if tenant is None else [kept for kept in journal
-                                                    if _filtered(kept[1]).get("tenant") != tenant]
+                others = [] if tenant is None else [
+                    kept for kept in journal  # a request's entry is a tuple, any other a dict
+                    if (kept[1][TENANT] if type(kept[1]) is tuple else kept[1].get("tenant")) != tenant]
                 self._journals[kind] = deque(others, maxlen=journal.maxlen)
                 release_later(journal)
             self.clear_faults(tenant)
 
 
-def _filtered(entry: Any) -> Entry:
-    """What a journal filter reads of a kept entry: a request's few fields, any other's packed dict."""
-    return filter_fields(entry) if type(entry) is tuple else entry
+def _accepted(kept: Iterable[tuple[int, Any]], since: int, accept: EntryFilter | None) -> Iterator[tuple[int, Any]]:
+    """The ``(seq, entry)`` pairs after ``since`` that ``accept`` lets through (requests seen through one view)."""
+    view = FilterView()
+    for pair in kept:
+        seq, entry = pair
+        if seq <= since:
+            continue
+        if accept is not None:
+            if type(entry) is tuple:
+                view.entry = entry
+                entry = view
+            if not accept(entry):
+                continue
+        yield pair
 
 
 def _thawed(seq: int, entry: Any) -> Entry:
